@@ -1,0 +1,64 @@
+package dev.vtd.cli;
+
+import dev.vtd.platform.iommu.regs.BitField;
+import dev.vtd.platform.iommu.regs.Cap;
+import dev.vtd.platform.iommu.regs.Ecap;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
+
+import java.io.PrintWriter;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** {@code vtd decode cap 0x... ecap 0x...}: every field of each register, named as the specification names it. */
+@Command(name = "decode", mixinStandardHelpOptions = true,
+        description = "Decode VT-d registers field by field: vtd decode cap 0x8d2078c106f0466 ecap 0xf020df")
+public final class DecodeCommand implements Runnable {
+    /** Register name -> its fields. */
+    static final Map<String, List<BitField>> REGISTERS = new LinkedHashMap<>();
+
+    static {
+        REGISTERS.put("cap", Cap.FIELDS);
+        REGISTERS.put("ecap", Ecap.FIELDS);
+    }
+
+    @Parameters(arity = "1..*", paramLabel = "REGISTER VALUE",
+            description = "Pairs of a register name (cap, ecap) and its value in hex (0x prefix optional).")
+    List<String> words;
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        PrintWriter out = spec.commandLine().getOut();
+        if (words.size() % 2 != 0) {
+            throw new UserInputException("decode: '" + words.getLast() + "' needs a value (usage: vtd decode cap 0x... ecap 0x...)");
+        }
+        // Validate everything before printing anything.
+        record Item(String name, long value, List<BitField> fields) {}
+        List<Item> items = new java.util.ArrayList<>();
+        for (int i = 0; i < words.size(); i += 2) {
+            String name = words.get(i).toLowerCase(java.util.Locale.ROOT);
+            List<BitField> fields = REGISTERS.get(name);
+            if (fields == null) {
+                throw new UserInputException("decode: unknown register '" + words.get(i) + "' (known: "
+                        + String.join(", ", REGISTERS.keySet()) + ")");
+            }
+            items.add(new Item(name, Hex.parseLong(words.get(i + 1), "decode " + name), fields));
+        }
+        for (Item it : items) {
+            out.printf("%s 0x%x%n", it.name.toUpperCase(java.util.Locale.ROOT), it.value);
+            for (BitField f : it.fields) {
+                out.printf("  %-8s %-6s %-55s %s%n", f.name(), f.bits(), f.title(), f.describe(it.value));
+            }
+            long reserved = ~0L;
+            for (BitField f : it.fields) reserved &= ~f.mask();
+            if ((it.value & reserved) != 0) {
+                out.printf("  reserved bits set: 0x%x%n", it.value & reserved);
+            }
+        }
+        out.flush();
+    }
+}
