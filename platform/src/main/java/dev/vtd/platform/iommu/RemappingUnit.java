@@ -1,0 +1,754 @@
+package dev.vtd.platform.iommu;
+
+import dev.vtd.platform.bus.DmaPort;
+import dev.vtd.platform.bus.MmioDevice;
+import dev.vtd.platform.interrupt.InterruptSink;
+import dev.vtd.platform.iommu.cache.ContextCacheEntry;
+import dev.vtd.platform.iommu.cache.IotlbEntry;
+import dev.vtd.platform.iommu.cache.SetAssociativeCache;
+import dev.vtd.platform.iommu.fault.Fault;
+import dev.vtd.platform.iommu.fault.FaultReason;
+import dev.vtd.platform.iommu.fault.FaultRecording;
+import dev.vtd.platform.iommu.regs.Cap;
+import dev.vtd.platform.iommu.regs.Ecap;
+import dev.vtd.platform.iommu.regs.Reg;
+import dev.vtd.platform.iommu.tables.ContextEntry;
+import dev.vtd.platform.iommu.tables.RootEntry;
+import dev.vtd.platform.iommu.walk.SecondStageWalker;
+import dev.vtd.platform.iommu.walk.WalkObserver;
+import dev.vtd.platform.memory.PhysicalMemory;
+
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.StampedLock;
+
+/**
+ * One DMA-remapping hardware unit (a DRHD), in legacy (non-scalable) mode: the register file
+ * (VT-d spec chapter 11), root and context tables (9.1, 9.3), second-stage translation (3.7, 9.8),
+ * fault recording (7.3), the context cache and IOTLB with register-based invalidation (6.5.1), and
+ * the protected memory regions (3.15 / 11.4.10).
+ *
+ * <p>As a {@link DmaPort} it is what the devices it owns issue DMA into; as an {@link MmioDevice} it is
+ * its register block. The unit honours what its CAP/ECAP advertise and nothing more.
+ *
+ * <p>Concurrency: DMA may run on many threads while another thread invalidates. A DMA transfer
+ * holds a shared drain lock from its first translation to its last byte; an invalidation takes it
+ * exclusively, so when an invalidation completes no request that used the old translation is still
+ * in flight (the drain of 6.5.5), and the cache epochs stop a walk that read stale tables from
+ * inserting its result afterwards.
+ */
+public final class RemappingUnit implements MmioDevice, DmaPort {
+    /** The interrupt address range 0xFEEx_xxxx (3.14): requests there are interrupts, not DMA. */
+    public static final long INTERRUPT_RANGE_BASE = 0xFEE0_0000L;
+    public static final long INTERRUPT_RANGE_SIZE = 0x10_0000L;
+
+    /** Static configuration of a unit. */
+    public record Config(String name, int version, Cap cap, Ecap ecap, int hostAddressWidth, int iotlbEntries,
+                         int iotlbWays, int contextCacheEntries) {
+        public Config {
+            if (hostAddressWidth < 12 || hostAddressWidth > PhysicalMemory.MAX_ADDRESS_BITS) {
+                throw new IllegalArgumentException("host address width " + hostAddressWidth + " outside 12..52");
+            }
+        }
+
+        /** Defaults: VER 1.0, HAW = MGAW, 512-entry 8-way IOTLB, 64-entry context cache. */
+        public static Config of(Cap cap, Ecap ecap) {
+            return new Config("dmar0", 0x10, cap, ecap, Math.min(cap.mgawBits(), PhysicalMemory.MAX_ADDRESS_BITS),
+                    512, 8, 64);
+        }
+
+        public Config withName(String n) {
+            return new Config(n, version, cap, ecap, hostAddressWidth, iotlbEntries, iotlbWays, contextCacheEntries);
+        }
+
+        public Config withHostAddressWidth(int haw) {
+            return new Config(name, version, cap, ecap, haw, iotlbEntries, iotlbWays, contextCacheEntries);
+        }
+
+        public Config withCaches(int iotlb, int ways, int contexts) {
+            return new Config(name, version, cap, ecap, hostAddressWidth, iotlb, ways, contexts);
+        }
+    }
+
+    /** A request's access kind. */
+    public enum Access { READ, WRITE, ZERO_LENGTH_READ }
+
+    /** The result of {@link #translate}: an output address and page, or the fault it raised. */
+    public record Translation(boolean ok, long hpa, long pageSize, int domainId, boolean read, boolean write,
+                              FaultReason fault) {
+        static Translation fault(FaultReason r) {
+            return new Translation(false, -1, 0, 0, false, false, r);
+        }
+    }
+
+    private final Config config;
+    private final Cap cap;
+    private final Ecap ecap;
+    private final PhysicalMemory memory;
+    private final InterruptSink interrupts;
+    private final FaultRecording faults;
+    private final SetAssociativeCache<ContextCacheEntry> contextCache;
+    private final SetAssociativeCache<IotlbEntry> iotlb;
+    private final SecondStageWalker walker;
+    private final StampedLock drain = new StampedLock();
+    private final int froBytes;
+    private final int iroBytes;
+
+    // Register state. Fields read on the DMA path are volatile.
+    private volatile int gsts;
+    private long rtaddr;                 // RTADDR_REG as written
+    private volatile long rootTable;     // latched by SRTP
+    private long ccmd;
+    private long iotlbReg;
+    private long iva;
+    private volatile int pmen;
+    private volatile int plmbase, plmlimit;
+    private volatile long phmbase, phmlimit;
+
+    private volatile WalkObserver walkObserver;
+    private volatile InterruptRemapping interruptRemapping;
+
+    private final LongAdder dmaReadBytes = new LongAdder();
+    private final LongAdder dmaWriteBytes = new LongAdder();
+    private final LongAdder dmaRequests = new LongAdder();
+    private final LongAdder blockedRequests = new LongAdder();
+    private final LongAdder pmrBlocked = new LongAdder();
+    private final LongAdder interruptRequests = new LongAdder();
+    private final LongAdder walks = new LongAdder();
+
+    /**
+     * Hook for interrupt remapping (VT-d spec chapter 5): given an interrupt request that arrived
+     * while GSTS.IRES is set, delivers it (remapped, posted, or blocked with a fault).
+     */
+    public interface InterruptRemapping {
+        void remap(int sourceId, long address, int data);
+    }
+
+    public RemappingUnit(Config config, PhysicalMemory memory, InterruptSink interrupts) {
+        this.config = config;
+        this.cap = config.cap();
+        this.ecap = config.ecap();
+        this.memory = memory;
+        this.interrupts = interrupts;
+        this.faults = new FaultRecording(cap.faultRecordCount(), interrupts);
+        this.contextCache = new SetAssociativeCache<>("context-cache", config.contextCacheEntries(), 4);
+        this.iotlb = new SetAssociativeCache<>("iotlb", config.iotlbEntries(), config.iotlbWays());
+        this.walker = new SecondStageWalker(memory, config.hostAddressWidth(), cap.sllps(), ecap.sc());
+        this.froBytes = cap.froBytes();
+        this.iroBytes = ecap.iroBytes();
+    }
+
+    public Config config() { return config; }
+    public Cap cap() { return cap; }
+    public Ecap ecap() { return ecap; }
+    public PhysicalMemory memory() { return memory; }
+    public FaultRecording faults() { return faults; }
+    public SetAssociativeCache<ContextCacheEntry> contextCache() { return contextCache; }
+    public SetAssociativeCache<IotlbEntry> iotlb() { return iotlb; }
+    public InterruptSink interruptSink() { return interrupts; }
+
+    public void setWalkObserver(WalkObserver o) { this.walkObserver = o; }
+    public void setInterruptRemapping(InterruptRemapping ir) { this.interruptRemapping = ir; }
+
+    public boolean translationEnabled() { return (gsts & Reg.GSTS_TES) != 0; }
+    public int gsts() { return gsts; }
+    public long rootTableAddress() { return rootTable & Reg.RTADDR_RTA_MASK; }
+
+    /** Sets GSTS bits owned by other blocks (QIES, IRES, IRTPS, CFIS) as they complete their handshakes. */
+    public void setStatusBits(int mask, boolean on) {
+        synchronized (this) {
+            gsts = on ? gsts | mask : gsts & ~mask;
+        }
+    }
+
+    // =========================================================================================
+    // Translation
+    // =========================================================================================
+
+    /**
+     * Translates one request as the hardware would, recording a fault if it is blocked.
+     * With translation disabled (GSTS.TES = 0) the address passes untranslated.
+     */
+    public Translation translate(int sourceId, long iova, Access access) {
+        if (!translationEnabled()) return new Translation(true, iova, PhysicalMemory.PAGE_SIZE, 0, true, true, null);
+        IotlbEntry e = lookup(sourceId & 0xFFFF, iova, access);
+        if (e == null) return Translation.fault(lastFault.get());
+        return new Translation(true, e.translate(iova), e.pageSize(), e.domainId(), e.read(), e.write(), null);
+    }
+
+    /** Allocation-free translation: the output address, or {@code -1 - reasonCode} when blocked. */
+    public long translateAddress(int sourceId, long iova, boolean write) {
+        if (!translationEnabled()) return iova;
+        IotlbEntry e = lookup(sourceId & 0xFFFF, iova, write ? Access.WRITE : Access.READ);
+        return e == null ? -1 - lastFault.get().code : e.translate(iova);
+    }
+
+    /** Per-thread reason of the last blocked lookup (avoids allocating a result on the hot path). */
+    private final ThreadLocal<FaultReason> lastFault = new ThreadLocal<>();
+
+    /**
+     * The IOTLB entry that grants this access (after a walk on a miss), or null after reporting
+     * the fault. Pass-through contexts yield an identity entry that is not cached.
+     */
+    private IotlbEntry lookup(int sid, long iova, Access access) {
+        boolean write = access == Access.WRITE;
+        ContextCacheEntry cc = context(sid);
+        if (cc.fault() != null) {
+            return fail(sid, iova, !write, cc.fault(), cc.faultProcessingDisable());
+        }
+        ContextEntry ce = cc.context();
+        int did = cc.domainId();
+        if (ce.translationType() == ContextEntry.TT_PASS_THROUGH) {
+            return IotlbEntry.passThrough(did, iova);
+        }
+        // 7.1.3 reason 0x4: input address above 2^X - 1, X = min(MGAW, AGAW of the context's AW).
+        int width = Math.min(cap.mgawBits(), ce.agawBits());
+        if ((iova >>> width) != 0) {
+            return fail(sid, iova, !write, FaultReason.ADDRESS_BEYOND_MGAW, cc.faultProcessingDisable());
+        }
+        IotlbEntry e = iotlb.peek(IotlbEntry.key(did, iova, IotlbEntry.SHIFT_4K));
+        if (e == null) e = iotlb.peek(IotlbEntry.key(did, iova, IotlbEntry.SHIFT_2M));
+        if (e == null) e = iotlb.peek(IotlbEntry.key(did, iova, IotlbEntry.SHIFT_1G));
+        if (e != null) {
+            iotlb.countHit();
+        } else {
+            iotlb.countMiss();
+            long epoch = iotlb.epoch();
+            walks.increment();
+            SecondStageWalker.Result r = walker.walk(ce.slptptr(), ce.levels(), iova, did, write, walkObserver);
+            if (r.fault() != null) {
+                if (r.cacheableNotPresent() && cap.cachingMode()) {
+                    iotlb.put(IotlbEntry.of(did, iova, 0, IotlbEntry.SHIFT_4K, false, false), epoch);
+                }
+                return fail(sid, iova, !write, r.fault(), cc.faultProcessingDisable());
+            }
+            e = r.entry();
+            iotlb.put(e, epoch);
+        }
+        if (!permits(e, access)) {
+            return fail(sid, iova, !write, write ? FaultReason.PTE_WRITE : FaultReason.PTE_READ,
+                    cc.faultProcessingDisable());
+        }
+        return e;
+    }
+
+    /**
+     * A PCIe ATS translation request (AT = 01b) from a device-TLB (VT-d spec 4.2.2/4.2.3). A context
+     * with TT = 00b blocks translation requests (fault reason 0xD, recorded with AT = 01b); context
+     * errors are recorded as for any request; page-level conditions are not faults but a completion
+     * whose R and W say what the page allows (both 0 for a not-present page).
+     */
+    public Translation translationRequest(int sourceId, long iova, boolean write) {
+        int sid = sourceId & 0xFFFF;
+        if (!translationEnabled()) return new Translation(true, iova, PhysicalMemory.PAGE_SIZE, 0, true, true, null);
+        ContextCacheEntry cc = context(sid);
+        FaultReason reason = cc.fault();
+        if (reason == null && cc.context().translationType() == ContextEntry.TT_UNTRANSLATED) {
+            reason = FaultReason.TRANSLATION_BLOCKED;
+        }
+        if (reason != null) {
+            faults.report(new Fault(sid, iova & ~0xFFFL, !write, Fault.AT_TRANSLATION_REQUEST, false, 0, false, false,
+                    reason), cc.faultProcessingDisable());
+            return Translation.fault(reason);
+        }
+        ContextEntry ce = cc.context();
+        if (ce.translationType() == ContextEntry.TT_PASS_THROUGH) {
+            return new Translation(true, iova & ~0xFFFL, PhysicalMemory.PAGE_SIZE, cc.domainId(), true, true, null);
+        }
+        if ((iova >>> Math.min(cap.mgawBits(), ce.agawBits())) != 0) {
+            return new Translation(true, 0, PhysicalMemory.PAGE_SIZE, cc.domainId(), false, false, null);
+        }
+        long epoch = iotlb.epoch();
+        SecondStageWalker.Result r = walker.walk(ce.slptptr(), ce.levels(), iova, cc.domainId(), write, walkObserver);
+        if (r.entry() == null) {
+            return new Translation(true, 0, PhysicalMemory.PAGE_SIZE, cc.domainId(), false, false, null);
+        }
+        IotlbEntry e = r.entry();
+        iotlb.put(e, epoch);
+        return new Translation(true, e.hpaBase(), e.pageSize(), e.domainId(), e.read(), e.write(), null);
+    }
+
+    private boolean permits(IotlbEntry e, Access access) {
+        return switch (access) {
+            case READ -> e.read();
+            case WRITE -> e.write();
+            // CAP.ZLR: a zero-length read to a write-only page is allowed (11.4.2).
+            case ZERO_LENGTH_READ -> e.read() || (e.write() && cap.zlr());
+        };
+    }
+
+    private IotlbEntry fail(int sid, long iova, boolean read, FaultReason reason, boolean fpd) {
+        lastFault.set(reason);
+        faults.report(Fault.dma(sid, iova, read, reason), fpd);
+        return null;
+    }
+
+    /** The context for a source ID: from the context cache, else walked from the root table. */
+    private ContextCacheEntry context(int sid) {
+        ContextCacheEntry cc = contextCache.get(ContextCacheEntry.key(sid));
+        if (cc != null) return cc;
+        long epoch = contextCache.epoch();
+        cc = walkContext(sid);
+        boolean cacheable = cc.fault() == null || (cap.cachingMode() && cc.fault() != FaultReason.ROOT_TABLE_INVALID
+                && cc.fault() != FaultReason.CONTEXT_TABLE_INVALID);
+        if (cacheable) contextCache.put(cc, epoch);
+        return cc;
+    }
+
+    private ContextCacheEntry walkContext(int sid) {
+        int haw = config.hostAddressWidth();
+        long rootAddr = rootTableAddress() + (long) (sid >>> 8) * RootEntry.SIZE;
+        if (!memory.isRam(rootAddr, RootEntry.SIZE)) {
+            return ContextCacheEntry.faulting(sid, null, FaultReason.ROOT_TABLE_INVALID);
+        }
+        RootEntry root = RootEntry.decode(memory.read64(rootAddr), memory.read64(rootAddr + 8));
+        if (!root.present()) return ContextCacheEntry.faulting(sid, null, FaultReason.ROOT_NOT_PRESENT);
+        if (root.hasReservedBits(haw)) return ContextCacheEntry.faulting(sid, null, FaultReason.ROOT_RESERVED);
+        long ctxAddr = root.contextTablePointer() + (long) (sid & 0xFF) * ContextEntry.SIZE;
+        if (!memory.isRam(ctxAddr, ContextEntry.SIZE)) {
+            return ContextCacheEntry.faulting(sid, null, FaultReason.CONTEXT_TABLE_INVALID);
+        }
+        ContextEntry ce = ContextEntry.decode(memory.read64(ctxAddr), memory.read64(ctxAddr + 8));
+        if (!ce.present()) return ContextCacheEntry.faulting(sid, ce, FaultReason.CONTEXT_NOT_PRESENT);
+        if (ce.hasReservedBits(haw)) return ContextCacheEntry.faulting(sid, ce, FaultReason.CONTEXT_RESERVED);
+        // 9.3: TT 01b needs ECAP.DT, 10b needs ECAP.PT, 11b is reserved; AW must be one SAGAW supports.
+        int tt = ce.translationType();
+        boolean ttOk = tt == ContextEntry.TT_UNTRANSLATED || (tt == ContextEntry.TT_DEVICE_TLB && ecap.dt())
+                || (tt == ContextEntry.TT_PASS_THROUGH && ecap.pt());
+        if (!ttOk) return ContextCacheEntry.faulting(sid, ce, FaultReason.CONTEXT_INVALID);
+        if (tt != ContextEntry.TT_PASS_THROUGH && !cap.supportsLevels(ce.levels())) {
+            return ContextCacheEntry.faulting(sid, ce, FaultReason.CONTEXT_INVALID);
+        }
+        return ContextCacheEntry.valid(sid, ce);
+    }
+
+    // =========================================================================================
+    // DMA (DmaPort)
+    // =========================================================================================
+
+    @Override
+    public long read(int requesterId, long address, MemorySegment dst, long dstOffset, long length) {
+        dmaRequests.increment();
+        if (length <= 0) {
+            if (length == 0 && translationEnabled()) lookupZeroLength(requesterId, address);
+            return 0;
+        }
+        long stamp = drain.readLock();
+        try {
+            boolean te = translationEnabled();
+            long done = 0;
+            while (done < length) {
+                long a = address + done;
+                if (inInterruptRange(a, 1)) break;                        // reads of the interrupt range: UR
+                long pa, chunk;
+                boolean remapped;
+                if (!te) {
+                    pa = a;
+                    chunk = length - done;
+                    remapped = false;
+                } else {
+                    IotlbEntry e = lookup(requesterId & 0xFFFF, a, Access.READ);
+                    if (e == null) break;
+                    pa = e.translate(a);
+                    chunk = Math.min(length - done, e.iovaBase() + e.pageSize() - a);
+                    remapped = !e.passThrough();
+                }
+                chunk = clipToInterruptRange(a, chunk);
+                if (!remapped && pmrBlocks(pa, chunk)) {
+                    pmrBlocked.increment();
+                    break;
+                }
+                memory.copyTo(pa, dst, dstOffset + done, chunk);
+                done += chunk;
+            }
+            if (done < length) blockedRequests.increment();
+            dmaReadBytes.add(done);
+            return done;
+        } finally {
+            drain.unlockRead(stamp);
+        }
+    }
+
+    @Override
+    public long write(int requesterId, long address, MemorySegment src, long srcOffset, long length) {
+        dmaRequests.increment();
+        if (length <= 0) return 0;
+        if (inInterruptRange(address, length)) {
+            // 3.14 / 5.1: a DWORD write to 0xFEEx_xxxx is an interrupt request.
+            if (length == 4 && (address & 3) == 0 && inInterruptRange(address + 3, 1)) {
+                interruptRequest(requesterId & 0xFFFF, address, src.get(
+                        java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN), srcOffset));
+                return 4;
+            }
+            blockedRequests.increment();
+            return 0;
+        }
+        long stamp = drain.readLock();
+        try {
+            boolean te = translationEnabled();
+            long done = 0;
+            while (done < length) {
+                long a = address + done;
+                if (inInterruptRange(a, 1)) break;
+                long pa, chunk;
+                boolean remapped;
+                if (!te) {
+                    pa = a;
+                    chunk = length - done;
+                    remapped = false;
+                } else {
+                    IotlbEntry e = lookup(requesterId & 0xFFFF, a, Access.WRITE);
+                    if (e == null) break;
+                    pa = e.translate(a);
+                    chunk = Math.min(length - done, e.iovaBase() + e.pageSize() - a);
+                    remapped = !e.passThrough();
+                }
+                chunk = clipToInterruptRange(a, chunk);
+                if (!remapped && pmrBlocks(pa, chunk)) {
+                    pmrBlocked.increment();
+                    break;
+                }
+                memory.copyFrom(src, srcOffset + done, pa, chunk);
+                done += chunk;
+            }
+            if (done < length) blockedRequests.increment();
+            dmaWriteBytes.add(done);
+            return done;
+        } finally {
+            drain.unlockRead(stamp);
+        }
+    }
+
+    private void lookupZeroLength(int rid, long address) {
+        lookup(rid & 0xFFFF, address, Access.ZERO_LENGTH_READ);
+    }
+
+    private static boolean inInterruptRange(long a, long len) {
+        return a < INTERRUPT_RANGE_BASE + INTERRUPT_RANGE_SIZE && INTERRUPT_RANGE_BASE < a + len;
+    }
+
+    private static long clipToInterruptRange(long a, long chunk) {
+        if (a < INTERRUPT_RANGE_BASE && a + chunk > INTERRUPT_RANGE_BASE) return INTERRUPT_RANGE_BASE - a;
+        return chunk;
+    }
+
+    /** An interrupt request (MSI write): remapped when GSTS.IRES is set, else delivered as is. */
+    public void interruptRequest(int sourceId, long address, int data) {
+        interruptRequests.increment();
+        InterruptRemapping ir = interruptRemapping;
+        if ((gsts & Reg.GSTS_IRES) != 0 && ir != null) {
+            ir.remap(sourceId, address, data);
+        } else {
+            interrupts.deliver(address, data);
+        }
+    }
+
+    /**
+     * 3.15 / 11.4.10: with PMEN.EPM set, untranslated (TE = 0) and pass-through DMA into the
+     * protected low or high memory region is blocked (as an unsupported request, not a recorded fault).
+     */
+    private boolean pmrBlocks(long pa, long len) {
+        if ((pmen & Reg.PMEN_EPM) == 0) return false;
+        long last = pa + len - 1;
+        if (cap.plmr()) {
+            long base = plmbase & 0xFFFF_FFFFL, limit = (plmlimit & 0xFFFF_FFFFL) | PMR_GRANULE_MASK;
+            if (base <= limit && pa <= limit && base <= last) return true;
+        }
+        if (cap.phmr()) {
+            long base = phmbase, limit = phmlimit | PMR_GRANULE_MASK;
+            if (Long.compareUnsigned(base, limit) <= 0 && pa <= limit && base <= last) return true;
+        }
+        return false;
+    }
+
+    /** PMR base/limit registers implement bits 31:21 / 63:21 (2 MiB granularity); lower bits read 0. */
+    private static final long PMR_GRANULE_MASK = (1L << 21) - 1;
+
+    // =========================================================================================
+    // Invalidation (register-based, 6.5.1)
+    // =========================================================================================
+
+    /** Context-cache invalidation; returns the granularity performed (CAIG encoding). */
+    public int invalidateContextCache(int granularity, int domainId, int sourceId, int functionMask) {
+        long stamp = drain.writeLock();
+        try {
+            switch (granularity) {
+                case 1 -> contextCache.invalidateAll();
+                case 2 -> contextCache.invalidateIf(e -> e.domainId() == domainId);
+                case 3 -> {
+                    // FM: 00 none, 01 mask bit 2, 10 mask bits 2:1, 11 mask bits 2:0 of the function number.
+                    int m = functionMask == 0 ? 0xFFFF : 0xFFFF & ~(((1 << functionMask) - 1) << (3 - functionMask));
+                    contextCache.invalidateIf(e -> (e.sourceId() & m) == (sourceId & m));
+                }
+                default -> {
+                    return 0; // reserved request: not performed
+                }
+            }
+            return granularity;
+        } finally {
+            drain.unlockWrite(stamp);
+        }
+    }
+
+    /**
+     * IOTLB invalidation; returns the granularity performed (IAIG): 1 global, 2 domain, 3 page, or 0
+     * when the request was invalid and ignored (reserved granularity, or AM above CAP.MAMV).
+     */
+    public int invalidateIotlb(int granularity, int domainId, long address, int addressMask, boolean hint) {
+        if (granularity == 3 && !cap.psi()) granularity = 2;      // without PSI, page requests act domain-wide
+        if (granularity == 3 && addressMask > cap.mamv()) return 0;
+        if (granularity < 1 || granularity > 3) return 0;
+        long stamp = drain.writeLock();
+        try {
+            switch (granularity) {
+                case 1 -> iotlb.invalidateAll();
+                case 2 -> iotlb.invalidateIf(e -> e.domainId() == domainId);
+                default -> {
+                    long size = 1L << (12 + addressMask);
+                    long first = address & ~(size - 1);
+                    long last = first + size - 1;
+                    // IH (hint) only spares paging-structure caches, which this unit does not keep.
+                    iotlb.invalidateIf(e -> e.domainId() == domainId && e.overlaps(first, last));
+                }
+            }
+            return granularity;
+        } finally {
+            drain.unlockWrite(stamp);
+        }
+    }
+
+    /** Waits for every DMA in flight (the drain an invalidation-wait or PD/DR/DW asks for). */
+    public void drainInFlight() {
+        long stamp = drain.writeLock();
+        drain.unlockWrite(stamp);
+    }
+
+    // =========================================================================================
+    // Registers (MmioDevice)
+    // =========================================================================================
+
+    @Override
+    public long length() {
+        int end = Math.max(Reg.BLOCK_SIZE, Math.max(froBytes + 16 * faults.registers(), iroBytes + 16));
+        return (end + 0xFFF) & ~0xFFFL;
+    }
+
+    @Override
+    public long read(long offset, int size) {
+        if (offset < 0 || offset >= length() || size <= 0 || size > 8) return ~0L >>> (64 - 8 * Math.max(1, Math.min(size, 8)));
+        long q = readQword((int) (offset & ~7L));
+        int sh = (int) (offset & 7) * 8;
+        if (size == 8) return q;
+        return (q >>> sh) & ((1L << (size * 8)) - 1);
+    }
+
+    @Override
+    public void write(long offset, int size, long value) {
+        if (offset < 0 || offset >= length() || size <= 0 || size > 8) return;
+        int sh = (int) (offset & 7) * 8;
+        long mask = size == 8 ? -1L : ((1L << (size * 8)) - 1) << sh;
+        writeQword((int) (offset & ~7L), size == 8 ? value : value << sh, mask);
+    }
+
+    /** The 64 bits at an 8-aligned register offset. */
+    public synchronized long readQword(int off) {
+        if (off >= froBytes && off < froBytes + 16 * faults.registers()) {
+            int i = (off - froBytes) / 16;
+            return faults.readRecord(i, ((off - froBytes) / 8) & 1);
+        }
+        if (off == iroBytes) return iva;
+        if (off == iroBytes + 8) return iotlbReg;
+        return switch (off) {
+            case Reg.VER -> config.version();
+            case Reg.CAP -> cap.raw();
+            case Reg.ECAP -> ecap.raw();
+            case Reg.GCMD -> (long) gsts << 32;                       // GCMD reads 0, GSTS in the upper dword
+            case Reg.RTADDR -> rtaddr;
+            case Reg.CCMD -> ccmd;
+            case 0x30 -> (long) faults.readFsts() << 32;              // FSTS at 0x34
+            case Reg.FECTL -> (faults.readFectl() & 0xFFFF_FFFFL) | ((long) faults.readFedata() << 32);
+            case Reg.FEADDR -> (faults.readFeaddr() & 0xFFFF_FFFFL) | ((long) faults.readFeuaddr() << 32);
+            case 0x60 -> (long) pmen << 32;                           // PMEN at 0x64
+            case Reg.PLMBASE -> (plmbase & 0xFFFF_FFFFL) | ((long) plmlimit << 32);
+            case Reg.PHMBASE -> phmbase;
+            case Reg.PHMLIMIT -> phmlimit;
+            default -> extension != null ? extension.readQword(off) : 0;
+        };
+    }
+
+    private static long merge(long old, long value, long mask) {
+        return (old & ~mask) | (value & mask);
+    }
+
+    public synchronized void writeQword(int off, long value, long mask) {
+        boolean lo = (mask & 0xFFFF_FFFFL) != 0;
+        boolean hi = (mask >>> 32) != 0;
+        if (off >= froBytes && off < froBytes + 16 * faults.registers()) {
+            int i = (off - froBytes) / 16;
+            if ((((off - froBytes) / 8) & 1) == 1 && hi) faults.writeRecordHi(i, value & mask);
+            return;
+        }
+        if (off == iroBytes) {
+            // IVA_REG: ADDR 63:12, IH 6, AM 5:0 (bits 11:7 reserved).
+            iva = merge(iva, value, mask) & (~0xFFFL | Reg.IVA_IH | Reg.IVA_AM_MASK);
+            return;
+        }
+        if (off == iroBytes + 8) {
+            writeIotlbReg(merge(iotlbReg, value, mask), hi);
+            return;
+        }
+        switch (off) {
+            case Reg.GCMD -> { if (lo) writeGcmd((int) merge(0, value, mask)); }
+            case Reg.RTADDR -> {
+                long keep = ecap.smts() ? ~0x3FFL : Reg.RTADDR_RTA_MASK;  // TTM (11:10) only with scalable mode
+                rtaddr = merge(rtaddr, value, mask) & keep & addressAndTtmMask();
+            }
+            case Reg.CCMD -> writeCcmd(merge(ccmd, value, mask), hi);
+            case 0x30 -> { if (hi) faults.writeFsts((int) (value >>> 32)); }
+            case Reg.FECTL -> {
+                if ((mask & 0xFFFF_FFFFL) != 0) faults.writeFectl((int) merge(faults.readFectl(), value, mask));
+                if (hi) faults.writeFedata((int) (merge((long) faults.readFedata() << 32, value, mask) >>> 32));
+            }
+            case Reg.FEADDR -> {
+                if (lo) faults.writeFeaddr((int) merge(faults.readFeaddr() & 0xFFFF_FFFFL, value, mask));
+                if (hi) faults.writeFeuaddr((int) (merge((long) faults.readFeuaddr() << 32, value, mask) >>> 32));
+            }
+            case 0x60 -> { if (hi) writePmen((int) (merge((long) pmen << 32, value, mask) >>> 32)); }
+            case Reg.PLMBASE -> {
+                if (!cap.plmr()) return;
+                long v = merge((plmbase & 0xFFFF_FFFFL) | ((long) plmlimit << 32), value, mask) & ~PMR_LOW_BITS_64;
+                plmbase = (int) v;
+                plmlimit = (int) (v >>> 32);
+            }
+            case Reg.PHMBASE -> { if (cap.phmr()) phmbase = merge(phmbase, value, mask) & ~PMR_GRANULE_MASK & hawMask(); }
+            case Reg.PHMLIMIT -> { if (cap.phmr()) phmlimit = merge(phmlimit, value, mask) & ~PMR_GRANULE_MASK & hawMask(); }
+            default -> { if (extension != null) extension.writeQword(off, value, mask); }
+        }
+    }
+
+    private static final long PMR_LOW_BITS_64 = PMR_GRANULE_MASK | (PMR_GRANULE_MASK << 32);
+
+    private long hawMask() {
+        return (1L << config.hostAddressWidth()) - 1;
+    }
+
+    private long addressAndTtmMask() {
+        return hawMask() | Reg.RTADDR_TTM_MASK;
+    }
+
+    /** GCMD (11.4.4): each write is compared with GSTS to find the one command being issued. */
+    private void writeGcmd(int cmd) {
+        int st = gsts;
+        // SRTP: latch the root table pointer (and its TTM) and report RTPS.
+        if ((cmd & Reg.GCMD_SRTP) != 0) {
+            rootTable = rtaddr;
+            st |= Reg.GSTS_RTPS;
+            if (cap.esrtps()) {
+                long stamp = drain.writeLock();
+                try {
+                    contextCache.invalidateAll();
+                    iotlb.invalidateAll();
+                } finally {
+                    drain.unlockWrite(stamp);
+                }
+            }
+        }
+        // TE: enable or disable DMA remapping.
+        if (((cmd ^ st) & Reg.GCMD_TE) != 0) {
+            long stamp = drain.writeLock();
+            try {
+                st = (st & ~Reg.GSTS_TES) | (cmd & Reg.GCMD_TE);
+                gsts = st;
+            } finally {
+                drain.unlockWrite(stamp);
+            }
+        }
+        // WBF: the model has no write buffer, so a flush completes at once and WBFS reads 0 again.
+        gsts = st;
+        if (extension != null) gsts = extension.command(cmd, gsts);
+    }
+
+    private void writeCcmd(long v, boolean hiWritten) {
+        ccmd = v;
+        if (!hiWritten || (v & Reg.CCMD_ICC) == 0) return;
+        if ((gsts & Reg.GSTS_QIES) != 0) return; // 6.5.2: register invalidation is not used while QI is on
+        int cirg = (int) ((v >>> Reg.CCMD_CIRG_SHIFT) & 3);
+        int fm = (int) ((v >>> Reg.CCMD_FM_SHIFT) & 3);
+        int sid = (int) ((v >>> Reg.CCMD_SID_SHIFT) & 0xFFFF);
+        int did = (int) (v & 0xFFFF);
+        int caig = invalidateContextCache(cirg, did, sid, fm);
+        ccmd = (v & ~Reg.CCMD_ICC & ~(3L << Reg.CCMD_CAIG_SHIFT)) | ((long) caig << Reg.CCMD_CAIG_SHIFT);
+    }
+
+    private void writeIotlbReg(long v, boolean hiWritten) {
+        iotlbReg = v;
+        if (!hiWritten || (v & Reg.IOTLB_IVT) == 0) return;
+        if ((gsts & Reg.GSTS_QIES) != 0) return;
+        int iirg = (int) ((v >>> Reg.IOTLB_IIRG_SHIFT) & 3);
+        int did = (int) ((v >>> Reg.IOTLB_DID_SHIFT) & 0xFFFF);
+        int am = (int) (iva & Reg.IVA_AM_MASK);
+        int iaig = invalidateIotlb(iirg, did, iva & ~0xFFFL, am, (iva & Reg.IVA_IH) != 0);
+        iotlbReg = (v & ~Reg.IOTLB_IVT & ~(3L << Reg.IOTLB_IAIG_SHIFT)) | ((long) iaig << Reg.IOTLB_IAIG_SHIFT);
+    }
+
+    private void writePmen(int v) {
+        if (!cap.plmr() && !cap.phmr()) return;
+        long stamp = drain.writeLock();
+        try {
+            pmen = (v & Reg.PMEN_EPM) | ((v & Reg.PMEN_EPM) != 0 ? Reg.PMEN_PRS : 0);
+        } finally {
+            drain.unlockWrite(stamp);
+        }
+    }
+
+    /**
+     * Registers beyond the legacy DMA-remapping set (queued invalidation, interrupt remapping,
+     * page requests) are served by an extension block when the unit advertises them.
+     */
+    public interface RegisterExtension {
+        long readQword(int offset);
+
+        void writeQword(int offset, long value, long mask);
+
+        /** Runs the GCMD commands this block owns and returns the new GSTS. */
+        int command(int gcmd, int gsts);
+    }
+
+    private RegisterExtension extension;
+
+    public synchronized void setRegisterExtension(RegisterExtension ext) {
+        this.extension = ext;
+    }
+
+    /** Power-on reset of the register state and caches (11.4: reset values). */
+    public synchronized void reset() {
+        gsts = 0;
+        rtaddr = 0;
+        rootTable = 0;
+        ccmd = 0;
+        iotlbReg = 0;
+        iva = 0;
+        pmen = 0;
+        plmbase = plmlimit = 0;
+        phmbase = phmlimit = 0;
+        faults.reset();
+        contextCache.invalidateAll();
+        iotlb.invalidateAll();
+    }
+
+    // =========================================================================================
+    // Statistics
+    // =========================================================================================
+
+    /** Counters of the unit. */
+    public record Stats(long dmaRequests, long dmaReadBytes, long dmaWriteBytes, long blockedRequests, long pmrBlocked,
+                        long walks, long interruptRequests, long faultsRecorded, long faultsSuppressed,
+                        long faultOverflows, SetAssociativeCache.CacheStats iotlb,
+                        SetAssociativeCache.CacheStats contextCache) {}
+
+    public Stats stats() {
+        return new Stats(dmaRequests.sum(), dmaReadBytes.sum(), dmaWriteBytes.sum(), blockedRequests.sum(),
+                pmrBlocked.sum(), walks.sum(), interruptRequests.sum(), faults.recordedCount(),
+                faults.suppressedCount(), faults.overflowCount(), iotlb.stats(), contextCache.stats());
+    }
+}
