@@ -80,7 +80,7 @@ public final class DmarFormatter {
             case DmarStructure.Drhd d -> {
                 l.field(off + 4, 1, "Flags", hex(d.flags(), 2)
                         + flagNames(d.flags(), Map.of(DmarStructure.Drhd.FLAG_INCLUDE_PCI_ALL, "INCLUDE_PCI_ALL")));
-                l.field(off + 5, 1, "Size (decoded below)", hex(d.size(), 2)
+                l.field(off + 5, 1, "Size", hex(d.size(), 2)
                         + "    [" + d.registerSetPages() + " page(s) of registers]");
                 l.field(off + 6, 2, "PCI Segment Number", hex(d.segment(), 4));
                 l.field(off + 8, 8, "Register Base Address", hex(d.registerBase(), 16));
