@@ -1,0 +1,90 @@
+package dev.vtd.cli;
+
+import dev.vtd.firmware.acpi.DmarFormatException;
+import dev.vtd.firmware.acpi.DmarFormatter;
+import dev.vtd.firmware.acpi.DmarParser;
+import dev.vtd.firmware.acpi.DmarTable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+
+/** {@code vtd dmar ...}: the ACPI DMAR table. Subcommands are nested classes. */
+@Command(name = "dmar", mixinStandardHelpOptions = true,
+        description = "Read ACPI DMAR (DMA Remapping Reporting) tables.",
+        subcommands = {DmarCommand.Dump.class})
+public final class DmarCommand implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    /** Output styles of {@code vtd dmar dump}. */
+    public enum Format { iasl, kernel }
+
+    /** {@code vtd dmar dump FILE [--format iasl|kernel] [--address ADDR]}. */
+    @Command(name = "dump", mixinStandardHelpOptions = true,
+            description = "Decode a binary DMAR table (e.g. /sys/firmware/acpi/tables/DMAR): every field (iasl), "
+                    + "or the lines Linux logs for it at boot (kernel).")
+    public static final class Dump implements Runnable {
+        @Parameters(index = "0", paramLabel = "FILE", description = "Binary DMAR table.")
+        String file;
+
+        @Option(names = "--format", defaultValue = "iasl",
+                description = "iasl (field listing, default) or kernel (Linux boot lines).")
+        Format format;
+
+        @Option(names = "--address", defaultValue = "0", paramLabel = "ADDR",
+                description = "Physical address of the table shown in the kernel banner line (hex, default 0).")
+        String address;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public void run() {
+            long tableAddress = Hex.parseLong(address, "dmar dump --address");
+            DmarTable table = read(file, "dmar dump");
+            PrintWriter out = spec.commandLine().getOut();
+            switch (format) {
+                case iasl -> out.print(DmarFormatter.iasl(table));
+                case kernel -> DmarFormatter.kernelLog(table, tableAddress).forEach(out::println);
+            }
+            out.flush();
+        }
+    }
+
+    /**
+     * Reads and parses a DMAR table file; any problem becomes a one-line {@link UserInputException}
+     * ({@code dmar dump FILE: offset 0x30: ...}). {@code command} is the words before FILE in that line.
+     */
+    static DmarTable read(String file, String command) {
+        String where = command + " " + file;
+        Path path = Path.of(file);
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(path);
+        } catch (NoSuchFileException e) {
+            throw new UserInputException(where + ": no such file");
+        } catch (AccessDeniedException e) {
+            throw new UserInputException(where + ": permission denied");
+        } catch (IOException e) {
+            throw new UserInputException(where + ": cannot read: " + e.getMessage());
+        }
+        try {
+            return DmarParser.parse(bytes, file);
+        } catch (DmarFormatException e) {
+            throw new UserInputException(command + " " + e.getMessage());
+        }
+    }
+}
