@@ -226,9 +226,17 @@ public final class PhysicalMemory implements AutoCloseable {
     }
 
     private long readSlow(long pa, int size) {
-        // Straddles a region end or lies outside RAM: byte-wise, unbacked bytes read as 0xFF.
+        // Straddles a region end or lies outside RAM: byte-wise, unbacked bytes read as 0xFF;
+        // the access counts once as unsupported.
         long v = 0;
-        for (int i = size - 1; i >= 0; i--) v = (v << 8) | (read8(pa + i) & 0xFF);
+        boolean missed = false;
+        for (int i = size - 1; i >= 0; i--) {
+            Region r = regionOf(pa + i, 1);
+            int b = r == null ? 0xFF : r.segment.get(ValueLayout.JAVA_BYTE, pa + i - r.base) & 0xFF;
+            missed |= r == null;
+            v = (v << 8) | b;
+        }
+        if (missed) unsupportedReads.increment();
         return v;
     }
 
@@ -257,7 +265,13 @@ public final class PhysicalMemory implements AutoCloseable {
     }
 
     private void writeSlow(long pa, int size, long v) {
-        for (int i = 0; i < size; i++) write8(pa + i, (byte) (v >>> (8 * i)));
+        boolean missed = false;
+        for (int i = 0; i < size; i++) {
+            Region r = regionOf(pa + i, 1);
+            if (r == null) missed = true;
+            else r.segment.set(ValueLayout.JAVA_BYTE, pa + i - r.base, (byte) (v >>> (8 * i)));
+        }
+        if (missed) unsupportedWrites.increment();
     }
 
     /**
