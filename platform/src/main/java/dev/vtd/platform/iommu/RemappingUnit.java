@@ -108,9 +108,12 @@ public final class RemappingUnit implements MmioDevice, DmaPort {
     private volatile WalkObserver walkObserver;
     private volatile InterruptRemapping interruptRemapping;
 
-    private final LongAdder dmaReadBytes = new LongAdder();
-    private final LongAdder dmaWriteBytes = new LongAdder();
-    private final LongAdder dmaRequests = new LongAdder();
+    // Hot-path counters: plain fields, exact with one DMA thread, approximate under concurrency.
+    private long dmaReadBytes;
+    private long dmaWriteBytes;
+    private long dmaRequests;
+    /** Bumped on every reported DMA fault: a read that faulted is not redone (its fault is reported once). */
+    private volatile int faultsSeen;
     private final LongAdder blockedRequests = new LongAdder();
     private final LongAdder pmrBlocked = new LongAdder();
     private final LongAdder interruptRequests = new LongAdder();
@@ -191,7 +194,26 @@ public final class RemappingUnit implements MmioDevice, DmaPort {
      * the fault. Pass-through contexts yield an identity entry that is not cached.
      */
     private IotlbEntry lookup(int sid, long iova, Access access) {
+        // Most-recently-used translation: valid while neither cache has been invalidated since.
+        Mru m = mru;
+        if (m != null && m.sid == sid && iova - m.entry.iovaBase() < m.entry.pageSize() && iova >= m.entry.iovaBase()
+                && m.iotlbEpoch == iotlb.epoch() && m.contextEpoch == contextCache.epoch() && permits(m.entry, access)) {
+            contextCache.countHit();
+            iotlb.countHit();
+            return m.entry;
+        }
+        return lookupSlow(sid, iova, access);
+    }
+
+    /** The last translation used, tagged with the cache epochs it was valid in. */
+    private record Mru(int sid, IotlbEntry entry, long contextEpoch, long iotlbEpoch) {}
+
+    private volatile Mru mru;
+
+    private IotlbEntry lookupSlow(int sid, long iova, Access access) {
         boolean write = access == Access.WRITE;
+        long contextEpoch = contextCache.epoch();
+        long iotlbEpoch = iotlb.epoch();
         ContextCacheEntry cc = context(sid);
         if (cc.fault() != null) {
             return fail(sid, iova, !write, cc.fault(), cc.faultProcessingDisable());
@@ -229,6 +251,7 @@ public final class RemappingUnit implements MmioDevice, DmaPort {
             return fail(sid, iova, !write, write ? FaultReason.PTE_WRITE : FaultReason.PTE_READ,
                     cc.faultProcessingDisable());
         }
+        if (contextCache.capacity() > 0 && iotlb.capacity() > 0) mru = new Mru(sid, e, contextEpoch, iotlbEpoch);
         return e;
     }
 
@@ -279,6 +302,7 @@ public final class RemappingUnit implements MmioDevice, DmaPort {
 
     private IotlbEntry fail(int sid, long iova, boolean read, FaultReason reason, boolean fpd) {
         lastFault.set(reason);
+        faultsSeen++;
         faults.report(Fault.dma(sid, iova, read, reason), fpd);
         return null;
     }
@@ -326,58 +350,52 @@ public final class RemappingUnit implements MmioDevice, DmaPort {
     // DMA (DmaPort)
     // =========================================================================================
 
+    /**
+     * A device read of memory. Reads are idempotent, so they run optimistically: a transfer that an
+     * invalidation overlapped is simply redone, so its data never comes from a translation that an
+     * invalidation completed before the data was returned. After a few retries it takes the drain
+     * lock like a write.
+     */
     @Override
     public long read(int requesterId, long address, MemorySegment dst, long dstOffset, long length) {
-        dmaRequests.increment();
+        dmaRequests++;
         if (length <= 0) {
-            if (length == 0 && translationEnabled()) lookupZeroLength(requesterId, address);
+            if (length == 0 && translationEnabled()) lookup(requesterId & 0xFFFF, address, Access.ZERO_LENGTH_READ);
             return 0;
+        }
+        for (int attempt = 0; attempt < 3; attempt++) {
+            long stamp = drain.tryOptimisticRead();
+            if (stamp == 0) break;
+            int faultsBefore = faultsSeen;
+            long done = transfer(requesterId, address, dst, dstOffset, length, false);
+            if (drain.validate(stamp) || faultsSeen != faultsBefore) return finishRead(done, length);
         }
         long stamp = drain.readLock();
         try {
-            boolean te = translationEnabled();
-            long done = 0;
-            while (done < length) {
-                long a = address + done;
-                if (inInterruptRange(a, 1)) break;                        // reads of the interrupt range: UR
-                long pa, chunk;
-                boolean remapped;
-                if (!te) {
-                    pa = a;
-                    chunk = length - done;
-                    remapped = false;
-                } else {
-                    IotlbEntry e = lookup(requesterId & 0xFFFF, a, Access.READ);
-                    if (e == null) break;
-                    pa = e.translate(a);
-                    chunk = Math.min(length - done, e.iovaBase() + e.pageSize() - a);
-                    remapped = !e.passThrough();
-                }
-                chunk = clipToInterruptRange(a, chunk);
-                if (!remapped && pmrBlocks(pa, chunk)) {
-                    pmrBlocked.increment();
-                    break;
-                }
-                memory.copyTo(pa, dst, dstOffset + done, chunk);
-                done += chunk;
-            }
-            if (done < length) blockedRequests.increment();
-            dmaReadBytes.add(done);
-            return done;
+            return finishRead(transfer(requesterId, address, dst, dstOffset, length, false), length);
         } finally {
             drain.unlockRead(stamp);
         }
     }
 
+    private long finishRead(long done, long length) {
+        if (done < length) blockedRequests.increment();
+        dmaReadBytes += done;
+        return done;
+    }
+
+    /**
+     * A device write to memory. Writes cannot be redone, so a write holds the drain lock shared for
+     * its whole transfer; an invalidation waits for it (the drain of 6.5.5).
+     */
     @Override
     public long write(int requesterId, long address, MemorySegment src, long srcOffset, long length) {
-        dmaRequests.increment();
+        dmaRequests++;
         if (length <= 0) return 0;
         if (inInterruptRange(address, length)) {
             // 3.14 / 5.1: a DWORD write to 0xFEEx_xxxx is an interrupt request.
             if (length == 4 && (address & 3) == 0 && inInterruptRange(address + 3, 1)) {
-                interruptRequest(requesterId & 0xFFFF, address, src.get(
-                        java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN), srcOffset));
+                interruptRequest(requesterId & 0xFFFF, address, src.get(LE_INT, srcOffset));
                 return 4;
             }
             blockedRequests.increment();
@@ -385,42 +403,50 @@ public final class RemappingUnit implements MmioDevice, DmaPort {
         }
         long stamp = drain.readLock();
         try {
-            boolean te = translationEnabled();
-            long done = 0;
-            while (done < length) {
-                long a = address + done;
-                if (inInterruptRange(a, 1)) break;
-                long pa, chunk;
-                boolean remapped;
-                if (!te) {
-                    pa = a;
-                    chunk = length - done;
-                    remapped = false;
-                } else {
-                    IotlbEntry e = lookup(requesterId & 0xFFFF, a, Access.WRITE);
-                    if (e == null) break;
-                    pa = e.translate(a);
-                    chunk = Math.min(length - done, e.iovaBase() + e.pageSize() - a);
-                    remapped = !e.passThrough();
-                }
-                chunk = clipToInterruptRange(a, chunk);
-                if (!remapped && pmrBlocks(pa, chunk)) {
-                    pmrBlocked.increment();
-                    break;
-                }
-                memory.copyFrom(src, srcOffset + done, pa, chunk);
-                done += chunk;
-            }
+            long done = transfer(requesterId, address, src, srcOffset, length, true);
             if (done < length) blockedRequests.increment();
-            dmaWriteBytes.add(done);
+            dmaWriteBytes += done;
             return done;
         } finally {
             drain.unlockRead(stamp);
         }
     }
 
-    private void lookupZeroLength(int rid, long address) {
-        lookup(rid & 0xFFFF, address, Access.ZERO_LENGTH_READ);
+    private static final java.lang.foreign.ValueLayout.OfInt LE_INT =
+            java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
+
+    /** Translates and copies page by page until done or blocked; returns the bytes moved. */
+    private long transfer(int requesterId, long address, MemorySegment buf, long bufOffset, long length, boolean write) {
+        boolean te = translationEnabled();
+        int sid = requesterId & 0xFFFF;
+        Access access = write ? Access.WRITE : Access.READ;
+        long done = 0;
+        while (done < length) {
+            long a = address + done;
+            if (inInterruptRange(a, 1)) break;                        // the interrupt range is not memory
+            long pa, chunk;
+            boolean remapped;
+            if (!te) {
+                pa = a;
+                chunk = length - done;
+                remapped = false;
+            } else {
+                IotlbEntry e = lookup(sid, a, access);
+                if (e == null) break;
+                pa = e.translate(a);
+                chunk = Math.min(length - done, e.iovaBase() + e.pageSize() - a);
+                remapped = !e.passThrough();
+            }
+            chunk = clipToInterruptRange(a, chunk);
+            if (!remapped && pmrBlocks(pa, chunk)) {
+                pmrBlocked.increment();
+                break;
+            }
+            if (write) memory.copyFrom(buf, bufOffset + done, pa, chunk);
+            else memory.copyTo(pa, buf, bufOffset + done, chunk);
+            done += chunk;
+        }
+        return done;
     }
 
     private static boolean inInterruptRange(long a, long len) {
@@ -747,7 +773,7 @@ public final class RemappingUnit implements MmioDevice, DmaPort {
                         SetAssociativeCache.CacheStats contextCache) {}
 
     public Stats stats() {
-        return new Stats(dmaRequests.sum(), dmaReadBytes.sum(), dmaWriteBytes.sum(), blockedRequests.sum(),
+        return new Stats(dmaRequests, dmaReadBytes, dmaWriteBytes, blockedRequests.sum(),
                 pmrBlocked.sum(), walks.sum(), interruptRequests.sum(), faults.recordedCount(),
                 faults.suppressedCount(), faults.overflowCount(), iotlb.stats(), contextCache.stats());
     }

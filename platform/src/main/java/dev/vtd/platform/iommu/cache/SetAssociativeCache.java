@@ -27,8 +27,10 @@ public final class SetAssociativeCache<E extends Keyed> {
     private long tick;
     private volatile long epoch;
 
-    private final LongAdder hits = new LongAdder();
-    private final LongAdder misses = new LongAdder();
+    // Hits and misses are counted on the translation hot path: plain fields, exact when one thread
+    // translates, approximate (never over-counted) under concurrent DMA.
+    private long hits;
+    private long misses;
     private final LongAdder evictions = new LongAdder();
     private final LongAdder inserts = new LongAdder();
     private final LongAdder invalidated = new LongAdder();
@@ -69,8 +71,8 @@ public final class SetAssociativeCache<E extends Keyed> {
     @SuppressWarnings("unchecked")
     public E get(long key) {
         E e = peek(key);
-        if (e != null) hits.increment();
-        else misses.increment();
+        if (e != null) hits++;
+        else misses++;
         return e;
     }
 
@@ -82,7 +84,8 @@ public final class SetAssociativeCache<E extends Keyed> {
         for (int i = base, end = base + ways; i < end; i++) {
             Keyed k = (Keyed) SLOT.getAcquire(slots, i);
             if (k != null && k.cacheKey() == key) {
-                lastUse[i] = ++tick; // racy LRU hint, harmless
+                long t = tick;
+                if (lastUse[i] != t) lastUse[i] = t; // LRU age: the insert epoch of its last use (racy hint)
                 return (E) k;
             }
         }
@@ -90,11 +93,11 @@ public final class SetAssociativeCache<E extends Keyed> {
     }
 
     public void countHit() {
-        hits.increment();
+        hits++;
     }
 
     public void countMiss() {
-        misses.increment();
+        misses++;
     }
 
     /** The epoch to pass to {@link #put} for a walk starting now. */
@@ -172,7 +175,7 @@ public final class SetAssociativeCache<E extends Keyed> {
     }
 
     public CacheStats stats() {
-        return new CacheStats(name, slots.length, size(), hits.sum(), misses.sum(), evictions.sum(), inserts.sum(),
+        return new CacheStats(name, slots.length, size(), hits, misses, evictions.sum(), inserts.sum(),
                 invalidated.sum(), refusedStale.sum());
     }
 
