@@ -86,7 +86,7 @@ public final class PciHierarchy {
         for (PciFunction f : allFunctions()) {
             for (Bar b : f.bars()) {
                 long a = b.address();
-                if (b.isMemory() ? f.memoryDecodeEnabled() && b.mmioHandler() != null && reachable(f, a, b.size(), true)
+                if (b.isMemory() ? f.memoryDecodeEnabled() && reachable(f, a, b.size(), true)
                         : f.ioDecodeEnabled() && b.ioHandler() != null && a + b.size() <= 0x10000 && reachable(f, a, b.size(), false)) {
                     want.put(b, a);
                 }
