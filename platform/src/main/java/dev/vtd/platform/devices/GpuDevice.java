@@ -176,6 +176,7 @@ public final class GpuDevice {
                 }
             }
             if (start) clock.schedule(LATENCY_NS, GpuDevice.this::run);
+            updateIntx();
         }
     }
 
@@ -204,8 +205,16 @@ public final class GpuDevice {
         synchronized (this) {
             status = (status & ~STS_BUSY) | (ok ? STS_DONE : STS_ABORTED);
         }
-        if ((ctl & CTL_IRQ) != 0 && !fn.signalMessage(0)) {
-            fn.setIntx(true);
+        if ((ctl & CTL_IRQ) != 0 && fn.msi().enabled()) fn.msi().signal(0);
+        updateIntx();
+    }
+
+    /** INTx is asserted while a completion with interrupt enabled is unacknowledged and MSI is off. */
+    private void updateIntx() {
+        boolean level;
+        synchronized (this) {
+            level = (control & CTL_IRQ) != 0 && (status & (STS_DONE | STS_ABORTED)) != 0;
         }
+        fn.setIntx(level && !fn.msi().enabled());
     }
 }

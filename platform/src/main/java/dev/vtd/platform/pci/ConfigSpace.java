@@ -38,7 +38,7 @@ public final class ConfigSpace {
 
     /** Guest read: little-endian value, or all ones for an access the space does not decode. */
     public synchronized int read(int offset, int size) {
-        if (!decodes(offset, size)) return size == 4 ? -1 : (1 << (8 * size)) - 1;
+        if (!decodes(offset, size)) return size == 1 ? 0xFF : size == 2 ? 0xFFFF : -1;
         return get(offset, size);
     }
 
