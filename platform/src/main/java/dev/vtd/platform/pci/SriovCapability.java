@@ -57,6 +57,7 @@ public final class SriovCapability extends ExtendedCapability {
     private final List<VfBar> vfBars = new ArrayList<>();
     private volatile List<PciFunction> vfs = List.of();
     private int enabledNumVfs;
+    private boolean created;
 
     public SriovCapability(int initialVfs, int totalVfs, int firstVfOffset, int vfStride, int vfDeviceId, VfListener listener) {
         if (totalVfs < 0 || totalVfs > 0xFFFF || initialVfs > totalVfs || (totalVfs > 1 && vfStride <= 0)
@@ -215,9 +216,9 @@ public final class SriovCapability extends ExtendedCapability {
     @Override
     protected void written(int regOffset, int size) {
         boolean enable = vfEnabled();
-        boolean active = !vfs.isEmpty() || enabledNumVfs > 0;
-        if (active || enable) {
-            // NumVFs and System Page Size hold while VF Enable is set (3.3.10, 3.3.13).
+        boolean active = created;
+        if (active) {
+            // NumVFs holds while VF Enable is set (3.3.10).
             cfg.set16(offset + NUM_VFS, enabledNumVfs);
         }
         if (enable && !active) {
@@ -232,6 +233,7 @@ public final class SriovCapability extends ExtendedCapability {
     private void create() {
         int n = Math.min(numVfs(), totalVfs);
         enabledNumVfs = n;
+        created = true;
         cfg.set16(offset + NUM_VFS, n);
         if (n == 0) return;
         PciIds pfIds = function.ids();
@@ -252,6 +254,7 @@ public final class SriovCapability extends ExtendedCapability {
         List<PciFunction> old = vfs;
         vfs = List.of();
         enabledNumVfs = 0;
+        created = false;
         for (PciFunction vf : old) {
             vf.setIntx(false);
             if (listener != null) listener.vfRemoved(vf.vfIndex(), vf);
