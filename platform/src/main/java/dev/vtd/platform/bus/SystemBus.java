@@ -44,6 +44,11 @@ public final class SystemBus {
         ports = l.toArray(Ports[]::new);
     }
 
+    /** Removes a device's I/O port range (an I/O BAR disabled or moved). */
+    public synchronized void unmapPorts(PortIoDevice device) {
+        ports = List.of(ports).stream().filter(p -> p.device != device).toArray(Ports[]::new);
+    }
+
     private Mmio findMmio(long pa, int size) {
         for (Mmio m : mmio) {
             if (pa >= m.base && pa - m.base < m.length) return m;
