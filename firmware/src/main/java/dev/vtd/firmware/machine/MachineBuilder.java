@@ -1,0 +1,130 @@
+package dev.vtd.firmware.machine;
+
+import dev.vtd.firmware.acpi.DmarTable;
+import dev.vtd.platform.bus.SystemBus;
+import dev.vtd.platform.clock.VirtualClock;
+import dev.vtd.platform.interrupt.InterruptRecorder;
+import dev.vtd.platform.interrupt.InterruptSink;
+import dev.vtd.platform.iommu.RemappingUnit;
+import dev.vtd.platform.memory.PhysicalMemory;
+import dev.vtd.platform.pci.Cf8ConfigMechanism;
+import dev.vtd.platform.pci.EcamWindow;
+import dev.vtd.platform.pci.PciHierarchy;
+import dev.vtd.platform.pci.PciSegment;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * Assembles a {@link Machine}: RAM ranges, remapping units at register bases, the DMAR table, and a
+ * PCI population step that runs once memory and the clock exist. Nothing is half-built: a failure
+ * in any step releases the memory and throws.
+ */
+public final class MachineBuilder {
+    /** What a PCI population step can use. */
+    public interface Context {
+        VirtualClock clock();
+
+        PhysicalMemory memory();
+
+        PciHierarchy pci();
+
+        /** Names a device model so tools and tests can find it ({@link Machine#device}). */
+        <T> T register(String name, T device);
+    }
+
+    /** Populates the PCI hierarchy (segments, root buses, devices). Bus enumeration follows. */
+    @FunctionalInterface
+    public interface PciPopulator {
+        void populate(Context ctx);
+    }
+
+    private record UnitSpec(long base, RemappingUnit.Config config) {}
+
+    private final String name;
+    private String description = "";
+    private Machine.CpuInfo cpu = new Machine.CpuInfo("GenuineIntel", "Intel(R) Xeon(R) CPU", 1, List.of("vmx"));
+    private boolean vtdEnabledInBios = true;
+    private final PhysicalMemory.Builder ram = PhysicalMemory.builder();
+    private final List<UnitSpec> units = new ArrayList<>();
+    private DmarTable dmar;
+    private long dmarAddress;
+    private long ecamBase = -1;
+    private int ecamBuses = 256;
+    private PciPopulator populator = ctx -> ctx.pci().addSegment(0).addRootBus();
+    private Function<PhysicalMemory, InterruptSink> interrupts = m -> new InterruptRecorder();
+
+    public MachineBuilder(String name) {
+        this.name = name;
+    }
+
+    public MachineBuilder description(String d) { this.description = d; return this; }
+    public MachineBuilder cpu(Machine.CpuInfo c) { this.cpu = c; return this; }
+    public MachineBuilder vtdEnabledInBios(boolean on) { this.vtdEnabledInBios = on; return this; }
+    public MachineBuilder ram(long base, long size) { ram.ram(base, size); return this; }
+    public MachineBuilder ecam(long base, int buses) { this.ecamBase = base; this.ecamBuses = buses; return this; }
+    public MachineBuilder pci(PciPopulator p) { this.populator = p; return this; }
+
+    /** How the machine's interrupt fabric is made (default: a recorder of delivered messages). */
+    public MachineBuilder interrupts(Function<PhysicalMemory, InterruptSink> factory) {
+        this.interrupts = factory;
+        return this;
+    }
+
+    /** The DMAR table the firmware publishes, at a physical address (for the ACPI banner line). */
+    public MachineBuilder dmar(DmarTable table, long address) {
+        this.dmar = table;
+        this.dmarAddress = address;
+        return this;
+    }
+
+    /** A remapping unit whose registers sit at {@code base} (the DRHD register base address). */
+    public MachineBuilder unit(long base, RemappingUnit.Config config) {
+        units.add(new UnitSpec(base, config));
+        return this;
+    }
+
+    public Machine build() {
+        PhysicalMemory memory = ram.build();
+        try {
+            VirtualClock clock = new VirtualClock();
+            SystemBus bus = new SystemBus(memory);
+            InterruptSink sink = interrupts.apply(memory);
+            PciHierarchy pci = new PciHierarchy();
+            Map<String, Object> devices = new LinkedHashMap<>();
+            Context ctx = new Context() {
+                public VirtualClock clock() { return clock; }
+                public PhysicalMemory memory() { return memory; }
+                public PciHierarchy pci() { return pci; }
+                public <T> T register(String n, T device) {
+                    if (devices.putIfAbsent(n, device) != null) throw new IllegalArgumentException("device name '" + n + "' used twice");
+                    return device;
+                }
+            };
+            populator.populate(ctx);
+            for (PciSegment s : pci.segments()) s.enumerate();
+            PciSegment seg0 = pci.segment(0);
+            if (seg0 != null) {
+                bus.mapPorts("pci-conf1", 0xCF8, 8, new Cf8ConfigMechanism(seg0));
+                if (ecamBase >= 0) bus.mapMmio("pci-ecam", ecamBase, new EcamWindow(seg0, 0, ecamBuses - 1));
+            }
+            pci.attach(bus);
+            List<Machine.Unit> installed = new ArrayList<>();
+            if (vtdEnabledInBios) {
+                for (UnitSpec u : units) {
+                    RemappingUnit hw = new RemappingUnit(u.config, memory, sink);
+                    bus.mapMmio(u.config.name(), u.base, hw);
+                    installed.add(new Machine.Unit(installed.size(), u.base, 0, hw));
+                }
+            }
+            return new Machine(name, description, cpu, vtdEnabledInBios, memory, bus, clock, pci, sink, dmar,
+                    dmarAddress, installed, devices);
+        } catch (RuntimeException e) {
+            memory.close();
+            throw e;
+        }
+    }
+}
