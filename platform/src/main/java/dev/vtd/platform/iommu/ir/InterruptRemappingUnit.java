@@ -245,7 +245,7 @@ public final class InterruptRemappingUnit implements RemappingUnit.InterruptRema
      * 10b requires the requester's bus within SID[15:8]..SID[7:0]. The requester ID checked is the
      * one the request carries, i.e. already the alias a PCIe-to-PCI bridge substitutes.
      */
-    static boolean sourceValid(Irte irte, int requester) {
+    public static boolean sourceValid(Irte irte, int requester) {
         return switch (irte.svt()) {
             case Irte.SVT_NONE -> true;
             case Irte.SVT_SID -> {
