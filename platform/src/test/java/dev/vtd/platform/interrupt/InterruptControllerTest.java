@@ -144,8 +144,8 @@ class InterruptControllerTest {
     @Test
     void fabricRoutesGsisToIoapicPinsAndEoiBroadcastsForLevelVectors() {
         fabric.addLocalApic(LocalApic.xapic(0));
-        IoApic a = fabric.addIoApic(new IoApic(0, 0xF0F8, fabric::deliver), 0);
-        IoApic b = fabric.addIoApic(new IoApic(1, 0xF0F0, fabric::deliver), 24);
+        IoApic a = fabric.addIoApic(new IoApic(0, 0xF0F8, (sid, adr, d) -> fabric.deliver(adr, d)), 0);
+        IoApic b = fabric.addIoApic(new IoApic(1, 0xF0F0, (sid, adr, d) -> fabric.deliver(adr, d)), 24);
         b.setRedirection(2, IoApic.compatibilityEntry(0x52, 0, false, 0, true));
         fabric.setLevel(26, true);
         assertEquals(0x52, fabric.localApic(0).accepted().getFirst().vector());
