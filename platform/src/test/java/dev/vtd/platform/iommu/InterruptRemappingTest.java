@@ -205,20 +205,20 @@ class InterruptRemappingTest {
         // SID 00:04.0 (0x20) against IRTE SID 0x27 (00:04.7): differs in bits 2:0.
         int[][] cases = {{0, 0}, {1, 0}, {2, 0}, {3, 1}};
         for (int[] c : cases) {
-            assertEquals(c[1] == 1, IrteValidation.valid(toApic(1, 0x40).withSourceValidation(Irte.SVT_SID, c[0], 0x27), SID),
+            assertEquals(c[1] == 1, InterruptRemappingUnit.sourceValid(toApic(1, 0x40).withSourceValidation(Irte.SVT_SID, c[0], 0x27), SID),
                     "SQ " + c[0]);
         }
-        assertTrue(IrteValidation.valid(toApic(1, 0x40).withSourceValidation(Irte.SVT_SID, 1, 0x24), SID));  // bit 2 only
-        assertFalse(IrteValidation.valid(toApic(1, 0x40).withSourceValidation(Irte.SVT_SID, 1, 0x22), SID)); // bit 1
+        assertTrue(InterruptRemappingUnit.sourceValid(toApic(1, 0x40).withSourceValidation(Irte.SVT_SID, 1, 0x24), SID));  // bit 2 only
+        assertFalse(InterruptRemappingUnit.sourceValid(toApic(1, 0x40).withSourceValidation(Irte.SVT_SID, 1, 0x22), SID)); // bit 1
     }
 
     @Test
     void busRangeValidationChecksTheRequesterBus() {
         Irte e = toApic(1, 0x40).withSourceValidation(Irte.SVT_BUS_RANGE, 0, 0x0305);   // buses 3..5
-        assertTrue(IrteValidation.valid(e, 0x0300));
-        assertTrue(IrteValidation.valid(e, 0x05FF));
-        assertFalse(IrteValidation.valid(e, 0x0200));
-        assertFalse(IrteValidation.valid(e, 0x0600));
+        assertTrue(InterruptRemappingUnit.sourceValid(e, 0x0300));
+        assertTrue(InterruptRemappingUnit.sourceValid(e, 0x05FF));
+        assertFalse(InterruptRemappingUnit.sourceValid(e, 0x0200));
+        assertFalse(InterruptRemappingUnit.sourceValid(e, 0x0600));
     }
 
     @Test
