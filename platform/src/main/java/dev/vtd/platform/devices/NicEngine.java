@@ -17,48 +17,48 @@ import java.util.function.Consumer;
  * descriptors the frame is dropped and counted in MPC. Queue n's events set cause bit n in EICR;
  * an unmasked cause sends MSI-X vector n (MSI-X), MSI vector 0 (MSI) or asserts INTx.
  */
-final class NicEngine {
-    // Register offsets (BAR0), as on 82576/I350 where they exist.
-    static final int CTRL = 0x0000;
-    static final int STATUS = 0x0008;
-    static final int RCTL = 0x0100;
-    static final int TCTL = 0x0400;
-    static final int EICS = 0x1520;
-    static final int EIMS = 0x1524;
-    static final int EIMC = 0x1528;
-    static final int EICR = 0x1580;
-    static final int MPC = 0x4010;
-    static final int GPRC = 0x4074;
-    static final int GPTC = 0x4080;
-    static final int GORCL = 0x4088;
-    static final int GOTCL = 0x4090;
-    static final int RAL0 = 0x5400;
-    static final int RAH0 = 0x5404;
-    static final int RX_QUEUE_BASE = 0xC000;
-    static final int TX_QUEUE_BASE = 0xE000;
-    static final int QUEUE_STRIDE = 0x40;
-    static final int Q_BAL = 0x00;
-    static final int Q_BAH = 0x04;
-    static final int Q_LEN = 0x08;
-    static final int Q_HEAD = 0x10;
-    static final int Q_TAIL = 0x18;
-    static final int Q_DCTL = 0x28;
+public final class NicEngine {
+    // Register offsets (BAR0), as on 82576/I350 where they exist: the NIC's programming interface for drivers.
+    public static final int CTRL = 0x0000;
+    public static final int STATUS = 0x0008;
+    public static final int RCTL = 0x0100;
+    public static final int TCTL = 0x0400;
+    public static final int EICS = 0x1520;
+    public static final int EIMS = 0x1524;
+    public static final int EIMC = 0x1528;
+    public static final int EICR = 0x1580;
+    public static final int MPC = 0x4010;
+    public static final int GPRC = 0x4074;
+    public static final int GPTC = 0x4080;
+    public static final int GORCL = 0x4088;
+    public static final int GOTCL = 0x4090;
+    public static final int RAL0 = 0x5400;
+    public static final int RAH0 = 0x5404;
+    public static final int RX_QUEUE_BASE = 0xC000;
+    public static final int TX_QUEUE_BASE = 0xE000;
+    public static final int QUEUE_STRIDE = 0x40;
+    public static final int Q_BAL = 0x00;
+    public static final int Q_BAH = 0x04;
+    public static final int Q_LEN = 0x08;
+    public static final int Q_HEAD = 0x10;
+    public static final int Q_TAIL = 0x18;
+    public static final int Q_DCTL = 0x28;
 
-    static final int CTRL_RST = 1 << 26;
-    static final int STATUS_LINK_UP = 1 << 1;
-    static final int RCTL_EN = 1 << 1;
-    static final int TCTL_EN = 1 << 1;
-    static final int DCTL_ENABLE = 1 << 25;
-    static final int RAH_AV = 1 << 31;
+    public static final int CTRL_RST = 1 << 26;
+    public static final int STATUS_LINK_UP = 1 << 1;
+    public static final int RCTL_EN = 1 << 1;
+    public static final int TCTL_EN = 1 << 1;
+    public static final int DCTL_ENABLE = 1 << 25;
+    public static final int RAH_AV = 1 << 31;
 
-    static final int DESC_SIZE = 16;
-    static final int TX_CMD_EOP = 1 << 0;
-    static final int TX_CMD_RS = 1 << 3;
-    static final int DESC_STA_DD = 1 << 0;
-    static final int RX_STA_EOP = 1 << 1;
-    static final int RX_BUFFER_SIZE = 2048;
-    static final int MAX_FRAME = 16384;
-    static final long TX_LATENCY_NS = 1_000;
+    public static final int DESC_SIZE = 16;
+    public static final int TX_CMD_EOP = 1 << 0;
+    public static final int TX_CMD_RS = 1 << 3;
+    public static final int DESC_STA_DD = 1 << 0;
+    public static final int RX_STA_EOP = 1 << 1;
+    public static final int RX_BUFFER_SIZE = 2048;
+    public static final int MAX_FRAME = 16384;
+    public static final long TX_LATENCY_NS = 1_000;
 
     private final PciFunction fn;
     private final VirtualClock clock;
