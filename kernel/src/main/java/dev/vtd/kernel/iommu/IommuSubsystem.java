@@ -257,6 +257,7 @@ public final class IommuSubsystem {
                 drhdList.clear();
                 return false;
             }
+            log.info(u.allocLine());
             byKey.put(key, u);
             bySeq.add(u);
             if (d.includePciAll()) drhdList.addLast(u);
