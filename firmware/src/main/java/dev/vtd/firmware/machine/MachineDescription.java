@@ -1,6 +1,5 @@
 package dev.vtd.firmware.machine;
 
-import dev.vtd.firmware.acpi.DeviceScope;
 import dev.vtd.firmware.acpi.DmarTable;
 import dev.vtd.platform.iommu.RemappingUnit;
 import dev.vtd.platform.iommu.regs.Cap;
@@ -178,12 +177,5 @@ public record MachineDescription(String source, String name, String description,
         }
         b.pci(ctx -> PciTreeBuilder.populate(pci, ctx.pci(), ctx.clock(), ctx::register, null));
         return b;
-    }
-
-    /** Scopes of the DMAR table resolved back to nothing more: convenience for tools. */
-    public static String scopeText(DeviceScope s) {
-        StringBuilder sb = new StringBuilder(String.format("%02x", s.startBus()));
-        for (var p : s.path()) sb.append('/').append(String.format("%02x.%x", p.device(), p.function()));
-        return sb.toString();
     }
 }
