@@ -53,6 +53,7 @@ public final class Presets {
                 .ioapic(8, 0xFEC0_0000L, 0)
                 .ioapic(9, 0xFEC0_1000L, 24)
                 .ioapic(10, 0xFEC4_0000L, 48)
+                .hpet(0, 0xFED0_0000L)
                 .unit(0xFBFFC000L, RemappingUnit.Config.of(R630_CAP, R630_ECAP).withName("dmar0").withHostAddressWidth(46))
                 .unit(0xC7FFC000L, RemappingUnit.Config.of(R630_CAP, R630_ECAP).withName("dmar1").withHostAddressWidth(46))
                 .pci(ctx -> {
