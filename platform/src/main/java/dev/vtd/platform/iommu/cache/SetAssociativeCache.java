@@ -92,6 +92,22 @@ public final class SetAssociativeCache<E extends Keyed> {
         return null;
     }
 
+    /** Lookup of an entry with both this key and this {@link Keyed#cacheTag() tag}, without counting. */
+    @SuppressWarnings("unchecked")
+    public E peek(long key, long tag) {
+        if (ways == 0) return null;
+        int base = setBase(key);
+        for (int i = base, end = base + ways; i < end; i++) {
+            Keyed k = (Keyed) SLOT.getAcquire(slots, i);
+            if (k != null && k.cacheKey() == key && k.cacheTag() == tag) {
+                long t = tick;
+                if (lastUse[i] != t) lastUse[i] = t;
+                return (E) k;
+            }
+        }
+        return null;
+    }
+
     public void countHit() {
         hits++;
     }
