@@ -133,6 +133,7 @@ public final class SetAssociativeCache<E extends Keyed> {
             return false;
         }
         long key = entry.cacheKey();
+        long tag = entry.cacheTag();
         int base = setBase(key);
         int victim = -1;
         int empty = -1;
@@ -141,7 +142,7 @@ public final class SetAssociativeCache<E extends Keyed> {
             Keyed k = slots[i];
             if (k == null) {
                 if (empty < 0) empty = i;
-            } else if (k.cacheKey() == key) {
+            } else if (k.cacheKey() == key && k.cacheTag() == tag) {
                 victim = i;
                 break;
             } else if (lastUse[i] < lastUse[lru] || slots[lru] == null) {
@@ -149,7 +150,9 @@ public final class SetAssociativeCache<E extends Keyed> {
             }
         }
         if (victim < 0) victim = empty >= 0 ? empty : lru;
-        if (slots[victim] != null && slots[victim].cacheKey() != key) evictions.increment();
+        if (slots[victim] != null && (slots[victim].cacheKey() != key || slots[victim].cacheTag() != tag)) {
+            evictions.increment();
+        }
         lastUse[victim] = ++tick;
         SLOT.setRelease(slots, victim, entry);
         inserts.increment();

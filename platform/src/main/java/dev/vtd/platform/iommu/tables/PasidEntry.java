@@ -106,6 +106,12 @@ public record PasidEntry(boolean present, boolean faultProcessingDisable, int ad
                 q5, q6, q7);
     }
 
+    public PasidEntry withPwsnp(boolean on) {
+        return new PasidEntry(present, faultProcessingDisable, addressWidth, slee, pgtt, slade, slptptr, domainId, on,
+                pgsnp, memoryType, sre, ere, flpm, wpe, nxe, eafe, flptptr, reserved0, reserved1, reserved2, q3, q4,
+                q5, q6, q7);
+    }
+
     public PasidEntry withSlade(boolean on) {
         return new PasidEntry(present, faultProcessingDisable, addressWidth, slee, pgtt, on, slptptr, domainId, pwsnp,
                 pgsnp, memoryType, sre, ere, flpm, wpe, nxe, eafe, flptptr, reserved0, reserved1, reserved2, q3, q4,
