@@ -333,7 +333,7 @@ public final class RemappingUnit implements MmioDevice, DmaPort, AtsPort {
     public Translation translationRequest(int sourceId, int pasid, long iova, boolean write, boolean privileged,
                                           boolean execute) {
         int sid = sourceId & 0xFFFF;
-        if (!translationEnabled()) return new Translation(true, iova & ~0xFFFL, PhysicalMemory.PAGE_SIZE, 0, true, true, null);
+        if (!translationEnabled()) return new Translation(true, iova, PhysicalMemory.PAGE_SIZE, 0, true, true, null);
         if (scalable) return scalableMode.translationRequest(sid, pasid, iova, write, privileged, execute);
         if (pasid >= 0) {
             reportFault(new Fault(sid, iova & ~0xFFFL, !write, Fault.AT_TRANSLATION_REQUEST, true, pasid, execute,

@@ -291,20 +291,19 @@ public final class InvalidationQueue {
         DeviceTlb tlb = deviceTlbs.lookup(sid);
         if (tlb == null) return;                                  // nothing cached for that requester
         DeviceTlb.Completion c = tlb.invalidate(request);
-        DeviceTlbInvalidate t = new DeviceTlbInvalidate(sid, 0, 0, 0, false);
         switch (c) {
             case DONE -> { }
             case TIMEOUT -> {
                 if (!unit.faults().queueErrorPending(Reg.FSTS_ITE)) {
                     iqercd = (iqercd & ~(0xFFFFL << IQERCD_ITESID_SHIFT))
-                            | ((long) (t.sourceId() & 0xFFFF) << IQERCD_ITESID_SHIFT);
+                            | ((long) (sid & 0xFFFF) << IQERCD_ITESID_SHIFT);
                 }
                 unit.faults().setQueueError(Reg.FSTS_ITE);
             }
             case ERROR -> {
                 if (!unit.faults().queueErrorPending(Reg.FSTS_ICE)) {
                     iqercd = (iqercd & ~(0xFFFFL << IQERCD_ICESID_SHIFT))
-                            | ((long) (t.sourceId() & 0xFFFF) << IQERCD_ICESID_SHIFT);
+                            | ((long) (sid & 0xFFFF) << IQERCD_ICESID_SHIFT);
                 }
                 unit.faults().setQueueError(Reg.FSTS_ICE);
             }
