@@ -162,6 +162,9 @@ public final class SetAssociativeCache<E extends Keyed> {
     /** Removes every entry matching the predicate; returns how many were removed. */
     @SuppressWarnings("unchecked")
     public synchronized int invalidateIf(Predicate<? super E> which) {
+        // The epoch moves before the removal (walks begun earlier may not insert) and again after
+        // it: a reader that saw the first new epoch may still have found an entry being removed,
+        // and anything it derived from that epoch (an MRU translation) must not outlive the removal.
         epoch++;
         int n = 0;
         for (int i = 0; i < slots.length; i++) {
@@ -171,6 +174,7 @@ public final class SetAssociativeCache<E extends Keyed> {
                 n++;
             }
         }
+        epoch++;
         invalidated.add(n);
         return n;
     }
