@@ -9,7 +9,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import java.util.Arrays;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -89,6 +88,5 @@ class PassthroughTest {
         vmm.run(1_000_000);
         assertEquals(1, rb.received().size());
         assertArrayEquals(frame(3), rb.received().getFirst());
-        System.out.println(Arrays.toString(host.log().grepMessages("DMAR").toArray()));
     }
 }
