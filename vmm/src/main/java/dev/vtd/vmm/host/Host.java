@@ -51,9 +51,9 @@ public final class Host implements AutoCloseable {
         for (Machine.Unit u : machine.units()) units.put(u.registerBase(), u.hardware());
         if (machine.dmar() == null) throw new IllegalArgumentException(machine.name() + ": VT-d is disabled in the BIOS");
         this.iommu = IommuSubsystem.builder(machine.dmar(), units, mem).dmarAddress(machine.dmarAddress())
-                .cmdline(KernelCmdline.parse(cmdline)).log(log).clock(machine.clock()).irq(irq).pages(pages)
+                .cmdline(KernelCmdline.parse(cmdline)).log(log).x2apicCpu(machine.cpu().hasFlag("x2apic")).clock(machine.clock()).irq(irq).pages(pages)
                 .topology(topology(machine)).boot();
-        this.interrupts = new HostInterrupts(machine, irq, pages, log);
+        this.interrupts = new HostInterrupts(machine, irq, pages, log, iommu);
         this.pci = new HostPci(machine.pci(), machine.bus(), log);
         for (PciFunction f : machine.functions()) {
             PciDev d = kernelDev(f);

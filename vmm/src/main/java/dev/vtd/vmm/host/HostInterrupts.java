@@ -1,6 +1,9 @@
 package dev.vtd.vmm.host;
 
 import dev.vtd.firmware.machine.Machine;
+import dev.vtd.kernel.iommu.IntelIommu;
+import dev.vtd.kernel.iommu.IommuSubsystem;
+import dev.vtd.kernel.iommu.IrqRemapping;
 import dev.vtd.kernel.iommu.KernelIrq;
 import dev.vtd.kernel.iommu.PageAllocator;
 import dev.vtd.kernel.log.KernelLog;
@@ -35,25 +38,47 @@ public final class HostInterrupts {
     public static final int POSTED_INTR_VECTOR = 0xF2;
     public static final int FIRST_VMM_VECTOR = 0x80, LAST_VMM_VECTOR = 0xEF;
 
-    /** One unit's table. */
+    /**
+     * One unit's table: the kernel's (IrqRemapping, which allocates, programs and invalidates through the unit's
+     * invalidation queue) when the kernel enabled interrupt remapping at boot, else one set up here.
+     */
     public final class Table {
         final Machine.Unit unit;
         final InterruptRemappingTable irt;
         final BitSet used = new BitSet(IRT_ENTRIES);
         final boolean eime;
+        final IrqRemapping kernelIr;
+        final IntelIommu kernelUnit;
 
         Table(Machine.Unit unit, long base, boolean eime) {
             this.unit = unit;
             this.irt = new InterruptRemappingTable(machine.memory(), base, IRT_SIZE_FIELD);
             this.eime = eime;
+            this.kernelIr = null;
+            this.kernelUnit = null;
+        }
+
+        Table(Machine.Unit unit, IrqRemapping ir, IntelIommu ku) {
+            this.unit = unit;
+            this.irt = null;
+            this.eime = ir.x2apicMode();
+            this.kernelIr = ir;
+            this.kernelUnit = ku;
         }
 
         public Machine.Unit unit() { return unit; }
         public boolean extendedInterruptMode() { return eime; }
         public boolean postedSupported() { return unit.hardware().cap().pi(); }
-        public Irte get(int index) { return irt.get(index); }
+        public Irte get(int index) { return kernelIr != null ? kernelIr.entry(kernelUnit, index) : irt.get(index); }
 
         public synchronized int allocate() {
+            if (kernelIr != null) {
+                try {
+                    return kernelIr.allocate(kernelUnit, 1);
+                } catch (dev.vtd.kernel.iommu.IommuException e) {
+                    throw new VmmException(unit.hardware().config().name() + ": no free IRTE");
+                }
+            }
             int i = used.nextClearBit(0);
             if (i >= IRT_ENTRIES) throw new VmmException(unit.hardware().config().name() + ": no free IRTE");
             used.set(i);
@@ -62,19 +87,27 @@ public final class HostInterrupts {
 
         /** Writes the entry, then invalidates its interrupt-entry-cache line. */
         public void set(int index, Irte e) {
+            if (kernelIr != null) {
+                kernelIr.program(kernelUnit, index, e);
+                return;
+            }
             irt.set(index, e);
             invalidate(index);
         }
 
         /** Clears the entry (not present), invalidates it and frees the index. */
         public synchronized void free(int index) {
+            if (kernelIr != null) {
+                kernelIr.free(kernelUnit, index, 1);
+                return;
+            }
             irt.setRaw(index, 0, 0);
             invalidate(index);
             used.clear(index);
         }
 
         public synchronized int inUse() {
-            return used.cardinality();
+            return kernelIr != null ? kernelIr.entriesInUse(kernelUnit) : used.cardinality();
         }
 
         /**
@@ -98,9 +131,18 @@ public final class HostInterrupts {
     private final Map<Integer, Runnable> notificationHandlers = new HashMap<>();
     private long taken, notifications, spurious;
 
-    HostInterrupts(Machine machine, KernelIrq kernelIrq, PageAllocator pages, KernelLog log) {
+    HostInterrupts(Machine machine, KernelIrq kernelIrq, PageAllocator pages, KernelLog log, IommuSubsystem iommu) {
         this.machine = machine;
         this.kernelIrq = kernelIrq;
+        IrqRemapping kir = iommu == null ? null : iommu.irqRemapping();
+        if (kir != null) {
+            for (Machine.Unit u : machine.units()) {
+                for (IntelIommu ku : iommu.units()) {
+                    if (ku.registerBase() == u.registerBase() && kir.covers(ku)) tables.put(u, new Table(u, kir, ku));
+                }
+            }
+            return;
+        }
         boolean x2apic = false;
         for (Machine.Unit u : machine.units()) {
             if (u.iommu().interruptRemapping() == null) continue;
@@ -121,6 +163,12 @@ public final class HostInterrupts {
     /** The table of the unit that remaps this unit's interrupts, or null without interrupt remapping. */
     public Table table(Machine.Unit unit) {
         return tables.get(unit);
+    }
+
+    /** True when IRTEs and posted-interrupt descriptors name 32-bit x2APIC destinations (IRTA.EIME). */
+    public boolean x2apicMode() {
+        for (Table t : tables.values()) return t.eime;
+        return false;
     }
 
     public boolean enabled() {
