@@ -444,6 +444,28 @@ public final class RemappingUnit implements MmioDevice, DmaPort, AtsPort {
      */
     @Override
     public long read(int requesterId, long address, MemorySegment dst, long dstOffset, long length) {
+        // Fast path: the whole read lies in the page of the most recent translation, which no
+        // invalidation has touched since (same checks as lookup(), done once for the transfer).
+        Mru m = mru;
+        if (m != null && length > 0 && m.sid == (requesterId & 0xFFFF)) {
+            IotlbEntry e = m.entry;
+            long off = address - e.iovaBase();
+            if (off >= 0 && off <= e.pageSize() - length && e.read() && !e.passThrough()
+                    && (gsts & Reg.GSTS_TES) != 0 && !inInterruptRange(address, length)
+                    && m.iotlbEpoch == iotlb.epoch() && m.contextEpoch == contextCache.epoch()) {
+                long stamp = drain.tryOptimisticRead();
+                if (stamp != 0) {
+                    memory.copyTo(e.hpaBase() + off, dst, dstOffset, length);
+                    if (drain.validate(stamp)) {
+                        dmaRequests++;
+                        dmaReadBytes += length;
+                        contextCache.countHit();
+                        iotlb.countHit();
+                        return length;
+                    }
+                }
+            }
+        }
         dmaRequests++;
         if (length <= 0) {
             if (length == 0 && translationEnabled()) lookup(requesterId & 0xFFFF, address, Access.ZERO_LENGTH_READ);
