@@ -14,3 +14,9 @@ echo 0000:01:00.3 > /sys/bus/pci/drivers/vfio-pci/bind
 echo "8086 1521" > /sys/bus/pci/drivers/vfio-pci/new_id
 lspci -s 01:00.3 -k
 cat /sys/bus/pci/devices/0000:01:00.3/vendor /sys/bus/pci/devices/0000:01:00.3/device
+ls /sys/bus/pci/drivers/vfio-pci/
+cat /sys/bus/pci/devices/0000:01:00.3/class
+lspci -nn | grep -c Ethernet
+virt-host-validate
+qemu-img info guest.qcow2
+cat /sys/bus/pci/devices/0000:09:00.0/vendor

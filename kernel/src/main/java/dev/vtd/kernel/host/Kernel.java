@@ -87,7 +87,7 @@ public final class Kernel implements KernelServices {
         } else {
             iommu = IommuSubsystem.builder(machine.dmar(), Host.units(machine), machine.memory())
                     .dmarAddress(machine.dmarAddress()).cmdline(cmdline).log(log).clock(machine.clock()).irq(irq)
-                    .pages(pages).x2apicCpu(machine.cpu().hasFlag("x2apic"))
+                    .pages(pages).defaultOn(false).x2apicCpu(machine.cpu().hasFlag("x2apic"))
                     .rmrrRelaxable(this::rmrrRelaxable).deviceLabel(this::label)
                     .onProbe(this::probeAll)
                     .boot();
@@ -124,7 +124,7 @@ public final class Kernel implements KernelServices {
 
     /** pci_request_acs: the Intel IOMMU driver asks for ACS when it finds a DMAR table and is not disabled. */
     private boolean acsRequested() {
-        return machine.dmar() != null && cmdline.iommuEnabled(true);
+        return machine.dmar() != null && cmdline.iommuEnabled(false);
     }
 
     /** pci_std_enable_acs: source validation, request and completion redirect, upstream forwarding, as supported. */
