@@ -165,7 +165,7 @@ public final class IgbDriver implements PciDriver {
             while (txClean != txTail) {
                 long d = txRing.cpuAddress() + (long) txClean * NicEngine.DESC_SIZE;
                 if ((mem.read64(d + 8) >>> 32 & NicEngine.DESC_STA_DD) == 0) break;
-                unmap(txDma[txClean], txLen[txClean], DmaDirection.TO_DEVICE);
+                if (txDma[txClean] >= 0) unmap(txDma[txClean], txLen[txClean], DmaDirection.TO_DEVICE);
                 txDma[txClean] = -1;
                 txClean = (txClean + 1) % RING_SIZE;
                 txDone++;

@@ -21,7 +21,7 @@ import java.util.regex.PatternSyntaxException;
  * The host administration commands: lspci, lsmod, modprobe, rmmod, uname, reboot, setup (the BIOS setup
  * screen), grub2-mkconfig, sed -i (to edit /etc/default/grub), virt-host-validate.
  */
-final class HostCommands {
+public final class HostCommands {
     private HostCommands() {}
 
     static void install(Shell s) {
@@ -125,7 +125,8 @@ final class HostCommands {
         return 0;
     }
 
-    static String headline(PciDevice d, boolean domains, boolean numeric, boolean both) {
+    /** lspci's first line for a device (-D domains, -n numeric, -nn both). */
+    public static String headline(PciDevice d, boolean domains, boolean numeric, boolean both) {
         var ids = d.function().ids();
         String addr = domains ? d.name() : d.bdf();
         String rev = ids.revision() != 0 ? String.format(" (rev %02x)", ids.revision()) : "";

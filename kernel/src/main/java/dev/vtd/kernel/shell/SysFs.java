@@ -59,7 +59,8 @@ final class SysFs {
 
     private static String name(PciFunction f) {
         int seg = f.segment() == null ? 0 : f.segment().number();
-        return String.format("%04x:%s", seg, f.address());
+        return String.format("%04x:%02x:%02x.%d", seg, f.bus() == null ? 0 : f.bus().number(), f.deviceNumber(),
+                f.functionNumber());
     }
 
     /** A link from a directory {@code depth} levels below /sys to a path relative to /sys. */
