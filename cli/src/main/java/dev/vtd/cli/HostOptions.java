@@ -16,7 +16,7 @@ public final class HostOptions {
     static final Ecap Q35_ECAP = new Ecap(0xf00f4aL);
 
     @Option(names = "--machine", paramLabel = "NAME|FILE", defaultValue = "r630",
-            description = "Machine to power on: r630 (default) or q35-like.")
+            description = "Machine to power on: r630 (default), q35-like, q35, desktop, or a YAML machine file.")
     String machine;
 
     @Option(names = "--vtd", paramLabel = "on|off", defaultValue = "on",
@@ -37,14 +37,27 @@ public final class HostOptions {
         return Host.boot(factory, new Host.BiosSettings(vtd.equals("on")), cmdline);
     }
 
-    /** The machine source for a name (swap in Machines.load(nameOrFile) here once machine files exist). */
+    /**
+     * The machine source: "r630" (the seeds' server, built in code), "q35-like" (QEMU's q35 with two
+     * edu devices), or any other preset (q35, desktop) or YAML machine file, loaded and checked once
+     * before boot.
+     */
     static Host.MachineFactory factory(String name) {
-        return switch (name) {
-            case "r630" -> bios -> Presets.r630().vtdEnabledInBios(bios.vtd()).build();
-            case "q35-like" -> bios -> q35().vtdEnabledInBios(bios.vtd()).build();
-            default -> throw new UserInputException("--machine: unknown machine '" + name
-                    + "' (known: r630, q35-like)");
-        };
+        switch (name) {
+            case "r630":
+                return bios -> Presets.r630().vtdEnabledInBios(bios.vtd()).build();
+            case "q35-like":
+                return bios -> q35().vtdEnabledInBios(bios.vtd()).build();
+            default:
+                dev.vtd.firmware.machine.MachineDescription d;
+                try {
+                    d = dev.vtd.firmware.machine.Machines.load(name);
+                } catch (IllegalArgumentException e) {
+                    throw new UserInputException("--machine: unknown machine '" + name
+                            + "' (known: r630, q35-like, q35, desktop, or a .yaml file): " + e.getMessage());
+                }
+                return bios -> d.builder().vtdEnabledInBios(bios.vtd()).build();
+        }
     }
 
     private static dev.vtd.firmware.machine.MachineBuilder q35() {

@@ -135,10 +135,21 @@ class HostCommandsTest {
     }
 
     @Test
+    void theDesktopPresetBootsAndGroupsTheLegacyDevicesBehindThePcieToPciBridgeTogether(@TempDir Path dir) throws IOException {
+        Run r = run("run", "--machine", "desktop", script(dir, "readlink /sys/bus/pci/devices/0000:05:01.0/iommu_group\n"
+                + "readlink /sys/bus/pci/devices/0000:05:05.0/iommu_group\n").toString());
+        assertEquals(0, r.code, r.err);
+        String[] groups = r.out.lines().filter(l -> l.contains("iommu_groups/")).toArray(String[]::new);
+        assertEquals(2, groups.length, r.out);
+        assertEquals(groups[0], groups[1], "both conventional devices behind the bridge share one group");
+    }
+
+    @Test
     void badInputIsAOneLineErrorWithExitTwo(@TempDir Path dir) throws IOException {
         Run m = run("check", "--machine", "pdp11");
         assertEquals(2, m.code);
-        assertEquals("vtd: --machine: unknown machine 'pdp11' (known: r630, q35-like)\n", m.err);
+        assertTrue(m.err.startsWith("vtd: --machine: unknown machine 'pdp11' (known: r630, q35-like, q35, desktop, or a .yaml file)"), m.err);
+        assertEquals(1, m.err.lines().count());
         Run v = run("groups", "--vtd", "maybe");
         assertEquals(2, v.code);
         assertEquals("vtd: --vtd: expected on or off, got 'maybe'\n", v.err);

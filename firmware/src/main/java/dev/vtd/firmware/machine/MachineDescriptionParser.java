@@ -225,6 +225,7 @@ final class MachineDescriptionParser {
             case ROOT_PORT, DOWNSTREAM_PORT, PCIE_PCI_BRIDGE, PCI_BRIDGE, SWITCH -> {
                 allowed.addAll(IDS);
                 allowed.add("secondary_bus");
+                if (kind == Kind.ROOT_PORT || kind == Kind.DOWNSTREAM_PORT) allowed.add("acs");
             }
             case DEVICE -> {
                 allowed.add("model");
@@ -279,7 +280,8 @@ final class MachineDescriptionParser {
         int gsiBase = n.integer("intx_gsi_base", -1, 0, 1 << 20);
         int secondary = n.integer("secondary_bus", -1, 1, 255);
         int ports = n.integer("ports", 4, 1, 4);
-        boolean acs = n.bool("acs", true);
+        // ACS: on by default for an i350's functions; a root or downstream port has it only when said.
+        boolean acs = n.bool("acs", model == Model.I350);
         long dmaMask = n.number("dma_mask", EduDevice.DEFAULT_DMA_MASK);
         boolean msi = n.bool("msi", true);
         if (model == Model.I350 && function != 0) {

@@ -99,6 +99,9 @@ final class PciTreeBuilder {
     private static void bridge(PciBus bus, PciNode n, PciBridge b, VirtualClock clock, Registrar registrar,
                                Map<PciFunction, Placed> index) {
         if (n.secondaryBus() > 0) at(n, () -> b.pinBusNumbers(n.secondaryBus(), -1));
+        if (n.acs() && (n.kind() == MachineDescription.Kind.ROOT_PORT || n.kind() == MachineDescription.Kind.DOWNSTREAM_PORT)) {
+            b.addCapability(new dev.vtd.platform.pci.AcsCapability(dev.vtd.platform.pci.AcsCapability.LINUX_ISOLATION));
+        }
         add(bus, n, 0, b, index);
         children(b.secondaryBus(), n.children(), clock, registrar, index);
     }
