@@ -93,6 +93,7 @@ public final class Kernel implements KernelServices {
                     .boot();
         }
         if (byFunction.isEmpty()) enumerate();
+        setupIoapicPins();
         for (PciSegment s : machine.pci().segments()) Resources.assign(s, MMIO_WINDOW_BASE, MMIO_WINDOW_LIMIT);
         pci.registerDriver(new PcieportDriver());
         // udev coldplug: modules whose drivers match a present device are loaded.
@@ -102,6 +103,58 @@ public final class Kernel implements KernelServices {
                 modules.load("igb", List.of());
             }
         }
+    }
+
+    /** First vector the kernel gives IOAPIC pins (Linux's legacy IRQs start at ISA_IRQ_VECTOR(0) = 0x30). */
+    static final int IOAPIC_VECTOR_BASE = 0x30;
+
+    /**
+     * With interrupt remapping on, every IOAPIC pin a PCI INTx line reaches gets an IRTE on the unit
+     * whose DRHD lists the IOAPIC (source-ID validation against the IOAPIC's scope ID, level-triggered,
+     * to CPU 0) and a remappable-format redirection entry naming it (intel_setup_ioapic_entry).
+     */
+    private void setupIoapicPins() {
+        if (iommu == null || iommu.irqRemapping() == null) return;
+        var ir = iommu.irqRemapping();
+        java.util.Set<Integer> done = new java.util.HashSet<>();
+        for (PciDevice d : pci.devices()) {
+            PciFunction f = d.function();
+            if (f.segment() == null || f.isVirtualFunction()) continue;
+            int gsi = f.segment().intxGsi(f);
+            if (gsi < 0 || !done.add(gsi)) continue;
+            var pin = machine.interrupts().pinFor(gsi);
+            if (pin == null) continue;
+            dev.vtd.kernel.iommu.IntelIommu unit = ioapicUnit(pin.ioapic().id());
+            if (unit == null || !ir.covers(unit)) continue;
+            int vector = IOAPIC_VECTOR_BASE + (gsi % 0xB0);
+            int index = ir.allocate(unit, 1);
+            int dest = ir.x2apicMode() ? 0 : dev.vtd.platform.iommu.ir.Irte.xapicDestination(0);
+            ir.program(unit, index, dev.vtd.platform.iommu.ir.Irte.remapped(vector, dest, false, false, true, 0)
+                    .withSourceValidation(dev.vtd.platform.iommu.ir.Irte.SVT_SID, 0, pin.ioapic().sourceId()));
+            pin.ioapic().setRedirection(pin.pin(), dev.vtd.platform.interrupt.IoApic.remappableEntry(index, vector, true));
+            ioapicPins.put(gsi, new IoapicPin(unit.name(), index, vector));
+        }
+    }
+
+    /** An IOAPIC pin set up through interrupt remapping. */
+    public record IoapicPin(String unit, int irteIndex, int vector) {}
+
+    private final java.util.Map<Integer, IoapicPin> ioapicPins = new java.util.TreeMap<>();
+
+    /** GSI -> the IRTE and vector its IOAPIC pin uses (empty without interrupt remapping). */
+    public java.util.Map<Integer, IoapicPin> ioapicPins() {
+        return java.util.Collections.unmodifiableMap(ioapicPins);
+    }
+
+    private dev.vtd.kernel.iommu.IntelIommu ioapicUnit(int ioapicId) {
+        for (var drhd : machine.dmar().drhds()) {
+            for (var sc : drhd.scopes()) {
+                if (sc.type() == dev.vtd.firmware.acpi.DeviceScope.TYPE_IOAPIC && sc.enumerationId() == ioapicId) {
+                    for (var u : iommu.units()) if (u.registerBase() == drhd.registerBase()) return u;
+                }
+            }
+        }
+        return null;
     }
 
     /** Linux's device_add order: all functions of a bus, then the buses below its bridges, in order. */

@@ -68,6 +68,17 @@ public final class InterruptFabric implements InterruptSink, GsiSink {
         synchronized (undelivered) { return List.copyOf(undelivered); }
     }
 
+    /** An IOAPIC input: the IOAPIC and its pin. */
+    public record Pin(IoApic ioapic, int pin) {}
+
+    /** The IOAPIC pin a GSI arrives at, or null. */
+    public Pin pinFor(int gsi) {
+        for (Route r : ioapics) {
+            if (gsi >= r.gsiBase && gsi < r.gsiBase + IoApic.PINS) return new Pin(r.ioapic, gsi - r.gsiBase);
+        }
+        return null;
+    }
+
     /** Routes a GSI to the IOAPIC pin it belongs to (GSIs outside every IOAPIC are ignored). */
     @Override
     public void setLevel(int gsi, boolean asserted) {

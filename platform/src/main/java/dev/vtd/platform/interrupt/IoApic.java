@@ -56,6 +56,9 @@ public final class IoApic implements MmioDevice {
 
     public int sourceId() { return sourceId; }
 
+    /** The IOAPIC ID (the DMAR IOAPIC scope's enumeration ID). */
+    public synchronized int id() { return id; }
+
     @Override
     public long length() { return 0x100; }
 
