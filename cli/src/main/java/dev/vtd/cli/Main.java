@@ -1,12 +1,13 @@
 package dev.vtd.cli;
 
+import dev.vtd.cli.qtest.QtestCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** The {@code vtd} command. Each subcommand is its own class in this package. */
 @Command(name = "vtd", mixinStandardHelpOptions = true, version = "vtd 0.1.0",
         description = "A software implementation of Intel VT-d (DMA and interrupt remapping) and the system around it.",
-        subcommands = {CommandLine.HelpCommand.class, DecodeCommand.class, DmarCommand.class})
+        subcommands = {CommandLine.HelpCommand.class, DecodeCommand.class, DmarCommand.class, QtestCommand.class})
 public final class Main implements Runnable {
     /** Exit code for bad user input (arguments, files). */
     public static final int EXIT_USAGE = 2;
