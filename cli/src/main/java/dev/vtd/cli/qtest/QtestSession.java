@@ -146,7 +146,8 @@ public final class QtestSession {
                 long target;
                 if (w.length > 1) {
                     long ns = number(w, 1);
-                    target = ns > 0 ? clock.now() + ns : clock.now();
+                    long now = clock.now();
+                    target = ns <= 0 ? now : ns > Long.MAX_VALUE - now ? Long.MAX_VALUE : now + ns;
                 } else {
                     // No argument: to the next timer deadline (QEMU's qemu_clock_deadline_ns_all).
                     long d = clock.nextDeadline();
