@@ -11,9 +11,14 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** {@code vtd decode cap 0x... ecap 0x...}: every field of each register, named as the specification names it. */
+/**
+ * {@code vtd decode cap 0x... ecap 0x...}: every field of each register, named as the specification
+ * names it; {@code vtd decode irte LO HI} and {@code vtd decode msi --address A --data D} explain an
+ * interrupt-remapping table entry and an interrupt request.
+ */
 @Command(name = "decode", mixinStandardHelpOptions = true,
-        description = "Decode VT-d registers field by field: vtd decode cap 0x8d2078c106f0466 ecap 0xf020df")
+        description = {"Decode VT-d registers field by field: vtd decode cap 0x8d2078c106f0466 ecap 0xf020df",
+                "An IRTE: vtd decode irte 0x<lo> 0x<hi>; an MSI: vtd decode msi --address 0xfee00010 --data 0"})
 public final class DecodeCommand implements Runnable {
     /** Register name -> its fields. */
     static final Map<String, List<BitField>> REGISTERS = new LinkedHashMap<>();
@@ -27,12 +32,33 @@ public final class DecodeCommand implements Runnable {
             description = "Pairs of a register name (cap, ecap) and its value in hex (0x prefix optional).")
     List<String> words;
 
+    @picocli.CommandLine.Option(names = "--address", paramLabel = "HEX", description = "MSI address (with 'msi').")
+    String msiAddress;
+
+    @picocli.CommandLine.Option(names = "--data", paramLabel = "HEX", description = "MSI data (with 'msi').")
+    String msiData;
+
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
     @Override
     public void run() {
         PrintWriter out = spec.commandLine().getOut();
+        String first = words.getFirst().toLowerCase(java.util.Locale.ROOT);
+        if (first.equals("irte")) {
+            InterruptDecoding.irte(out, words.subList(1, words.size()));
+            out.flush();
+            return;
+        }
+        if (first.equals("msi")) {
+            if (words.size() > 1) throw new UserInputException("decode msi: unexpected '" + words.get(1) + "' (usage: vtd decode msi --address 0x... --data 0x...)");
+            InterruptDecoding.msi(out, msiAddress, msiData);
+            out.flush();
+            return;
+        }
+        if (msiAddress != null || msiData != null) {
+            throw new UserInputException("decode: --address and --data belong to 'msi' (usage: vtd decode msi --address 0x... --data 0x...)");
+        }
         if (words.size() % 2 != 0) {
             throw new UserInputException("decode: '" + words.getLast() + "' needs a value (usage: vtd decode cap 0x... ecap 0x...)");
         }
@@ -44,7 +70,7 @@ public final class DecodeCommand implements Runnable {
             List<BitField> fields = REGISTERS.get(name);
             if (fields == null) {
                 throw new UserInputException("decode: unknown register '" + words.get(i) + "' (known: "
-                        + String.join(", ", REGISTERS.keySet()) + ")");
+                        + String.join(", ", REGISTERS.keySet()) + ", irte, msi)");
             }
             items.add(new Item(name, Hex.parseLong(words.get(i + 1), "decode " + name), fields));
         }

@@ -5,7 +5,8 @@ import dev.vtd.firmware.acpi.DmarTable;
 import dev.vtd.platform.bus.DmaPort;
 import dev.vtd.platform.bus.SystemBus;
 import dev.vtd.platform.clock.VirtualClock;
-import dev.vtd.platform.interrupt.InterruptSink;
+import dev.vtd.platform.interrupt.InterruptFabric;
+import dev.vtd.platform.iommu.Iommu;
 import dev.vtd.platform.iommu.RemappingUnit;
 import dev.vtd.platform.memory.PhysicalMemory;
 import dev.vtd.platform.pci.PciFunction;
@@ -28,7 +29,7 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  */
 public final class Machine implements AutoCloseable {
     /** A remapping unit as installed: its DRHD register base and the hardware. */
-    public record Unit(int index, long registerBase, int segment, RemappingUnit hardware) {}
+    public record Unit(int index, long registerBase, int segment, RemappingUnit hardware, Iommu iommu) {}
 
     private final String name;
     private final String description;
@@ -38,7 +39,7 @@ public final class Machine implements AutoCloseable {
     private final SystemBus bus;
     private final VirtualClock clock;
     private final PciHierarchy pci;
-    private final InterruptSink interrupts;
+    private final InterruptFabric interrupts;
     private final DmarTable dmar;
     private final long dmarAddress;
     private final List<Unit> units;
@@ -47,7 +48,7 @@ public final class Machine implements AutoCloseable {
     private final DmaPort untranslated;
 
     Machine(String name, String description, CpuInfo cpu, boolean vtdEnabledInBios, PhysicalMemory memory,
-            SystemBus bus, VirtualClock clock, PciHierarchy pci, InterruptSink interrupts, DmarTable dmar,
+            SystemBus bus, VirtualClock clock, PciHierarchy pci, InterruptFabric interrupts, DmarTable dmar,
             long dmarAddress, List<Unit> units, Map<String, Object> devices) {
         this.name = name;
         this.description = description;
@@ -95,7 +96,7 @@ public final class Machine implements AutoCloseable {
     public SystemBus bus() { return bus; }
     public VirtualClock clock() { return clock; }
     public PciHierarchy pci() { return pci; }
-    public InterruptSink interrupts() { return interrupts; }
+    public InterruptFabric interrupts() { return interrupts; }
     /** The ACPI DMAR table, or null when VT-d is disabled in the BIOS. */
     public DmarTable dmar() { return vtdEnabledInBios ? dmar : null; }
     public long dmarAddress() { return dmarAddress; }

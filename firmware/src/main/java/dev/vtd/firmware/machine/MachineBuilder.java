@@ -3,8 +3,12 @@ package dev.vtd.firmware.machine;
 import dev.vtd.firmware.acpi.DmarTable;
 import dev.vtd.platform.bus.SystemBus;
 import dev.vtd.platform.clock.VirtualClock;
-import dev.vtd.platform.interrupt.InterruptRecorder;
-import dev.vtd.platform.interrupt.InterruptSink;
+import dev.vtd.firmware.acpi.DeviceScope;
+import dev.vtd.firmware.acpi.DmarStructure;
+import dev.vtd.platform.interrupt.InterruptFabric;
+import dev.vtd.platform.interrupt.IoApic;
+import dev.vtd.platform.interrupt.LocalApic;
+import dev.vtd.platform.iommu.Iommu;
 import dev.vtd.platform.iommu.RemappingUnit;
 import dev.vtd.platform.memory.PhysicalMemory;
 import dev.vtd.platform.pci.Cf8ConfigMechanism;
@@ -16,7 +20,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Function;
 
 /**
  * Assembles a {@link Machine}: RAM ranges, remapping units at register bases, the DMAR table, and a
@@ -55,7 +58,9 @@ public final class MachineBuilder {
     private long ecamBase = -1;
     private int ecamBuses = 256;
     private PciPopulator populator = ctx -> ctx.pci().addSegment(0).addRootBus();
-    private Function<PhysicalMemory, InterruptSink> interrupts = m -> new InterruptRecorder();
+    private record IoApicSpec(int id, long base, int gsiBase) {}
+
+    private final List<IoApicSpec> ioapics = new ArrayList<>();
 
     public MachineBuilder(String name) {
         this.name = name;
@@ -68,9 +73,13 @@ public final class MachineBuilder {
     public MachineBuilder ecam(long base, int buses) { this.ecamBase = base; this.ecamBuses = buses; return this; }
     public MachineBuilder pci(PciPopulator p) { this.populator = p; return this; }
 
-    /** How the machine's interrupt fabric is made (default: a recorder of delivered messages). */
-    public MachineBuilder interrupts(Function<PhysicalMemory, InterruptSink> factory) {
-        this.interrupts = factory;
+    /**
+     * An I/O APIC with its APIC ID, register base and first GSI. Its source ID (for interrupt
+     * remapping) comes from the DMAR IOAPIC scope with the same enumeration ID, and its interrupt
+     * requests go to the unit whose DRHD lists it.
+     */
+    public MachineBuilder ioapic(int id, long base, int gsiBase) {
+        ioapics.add(new IoApicSpec(id, base, gsiBase));
         return this;
     }
 
@@ -92,8 +101,12 @@ public final class MachineBuilder {
         try {
             VirtualClock clock = new VirtualClock();
             SystemBus bus = new SystemBus(memory);
-            InterruptSink sink = interrupts.apply(memory);
+            InterruptFabric fabric = new InterruptFabric();
+            for (int i = 0; i < Math.max(1, cpu.count()); i++) {
+                fabric.addLocalApic(cpu.hasFlag("x2apic") ? LocalApic.x2apic(i) : LocalApic.xapic(i));
+            }
             PciHierarchy pci = new PciHierarchy();
+            pci.setGsiSink(fabric);
             Map<String, Object> devices = new LinkedHashMap<>();
             Context ctx = new Context() {
                 public VirtualClock clock() { return clock; }
@@ -115,12 +128,33 @@ public final class MachineBuilder {
             List<Machine.Unit> installed = new ArrayList<>();
             if (vtdEnabledInBios) {
                 for (UnitSpec u : units) {
-                    RemappingUnit hw = new RemappingUnit(u.config, memory, sink);
-                    bus.mapMmio(u.config.name(), u.base, hw);
-                    installed.add(new Machine.Unit(installed.size(), u.base, 0, hw));
+                    Iommu iommu = Iommu.create(u.config, memory, fabric);
+                    bus.mapMmio(u.config.name(), u.base, iommu.unit());
+                    installed.add(new Machine.Unit(installed.size(), u.base, 0, iommu.unit(), iommu));
                 }
             }
-            return new Machine(name, description, cpu, vtdEnabledInBios, memory, bus, clock, pci, sink, dmar,
+            for (IoApicSpec io : ioapics) {
+                int sid = 0;
+                dev.vtd.platform.interrupt.InterruptRequestPort port = (src, a, d) -> fabric.deliver(a, d);
+                if (vtdEnabledInBios && dmar != null) {
+                    for (DmarStructure.Drhd d : dmar.drhds()) {
+                        for (DeviceScope sc : d.scopes()) {
+                            if (sc.type() == DeviceScope.TYPE_IOAPIC && sc.enumerationId() == io.id && !sc.path().isEmpty()) {
+                                var last = sc.path().getLast();
+                                sid = (sc.startBus() << 8) | (last.device() << 3) | last.function();
+                                for (Machine.Unit u : installed) {
+                                    if (u.registerBase() == d.registerBase()) port = u.hardware()::interruptRequest;
+                                }
+                            }
+                        }
+                    }
+                }
+                IoApic ioapic = new IoApic(io.id, sid, port);
+                fabric.addIoApic(ioapic, io.gsiBase);
+                bus.mapMmio("ioapic" + io.id, io.base, ioapic);
+                devices.put("ioapic" + io.id, ioapic);
+            }
+            return new Machine(name, description, cpu, vtdEnabledInBios, memory, bus, clock, pci, fabric, dmar,
                     dmarAddress, installed, devices);
         } catch (RuntimeException e) {
             memory.close();

@@ -50,6 +50,9 @@ public final class Presets {
                 .ram(4L << 30, 62L << 30)
                 .ecam(0x8000_0000L, 256)
                 .dmar(DmarTables.dellR630(), DmarTables.DELL_R630_ADDRESS)
+                .ioapic(8, 0xFEC0_0000L, 0)
+                .ioapic(9, 0xFEC0_1000L, 24)
+                .ioapic(10, 0xFEC4_0000L, 48)
                 .unit(0xFBFFC000L, RemappingUnit.Config.of(R630_CAP, R630_ECAP).withName("dmar0").withHostAddressWidth(46))
                 .unit(0xC7FFC000L, RemappingUnit.Config.of(R630_CAP, R630_ECAP).withName("dmar1").withHostAddressWidth(46))
                 .pci(ctx -> {
@@ -97,6 +100,7 @@ public final class Presets {
                 .ecam(0xB000_0000L, 256)
                 .dmar(dmar, 0x7FFE_0000L)
                 .unit(0xFED90000L, RemappingUnit.Config.of(cap, ecap).withName("dmar0").withHostAddressWidth(hawBits))
+                .ioapic(0, 0xFEC0_0000L, 0)
                 .pci(ctx -> {
                     PciBus root = ctx.pci().addSegment(0).addRootBus();
                     root.add(0, 0, HostBridge.q35());

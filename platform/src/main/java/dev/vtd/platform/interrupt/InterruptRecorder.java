@@ -23,6 +23,13 @@ public final class InterruptRecorder implements InterruptSink {
         log.add(Delivered.of(address, data));
     }
 
+    /** A remapped interrupt: recorded with its full (possibly 32-bit) destination. */
+    @Override
+    public synchronized void deliver(InterruptMessage m) {
+        log.add(new Delivered(m.msiAddress(), m.msiData(), m.destination(), m.vector(), m.deliveryMode(), m.logical(),
+                m.levelTriggered()));
+    }
+
     public synchronized List<Delivered> delivered() {
         return List.copyOf(log);
     }

@@ -8,4 +8,13 @@ package dev.vtd.platform.interrupt;
  */
 public interface InterruptSink {
     void deliver(long address, int data);
+
+    /**
+     * A decoded interrupt, as interrupt remapping produces it (possibly with a 32-bit x2APIC
+     * destination, or as a posted-interrupt notification). Sinks that only understand MSIs get it
+     * in compatibility format, which carries the low 8 destination bits.
+     */
+    default void deliver(InterruptMessage m) {
+        deliver(m.msiAddress(), m.msiData());
+    }
 }

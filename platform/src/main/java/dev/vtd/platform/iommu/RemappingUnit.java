@@ -156,6 +156,8 @@ public final class RemappingUnit implements MmioDevice, DmaPort {
     public boolean translationEnabled() { return (gsts & Reg.GSTS_TES) != 0; }
     public int gsts() { return gsts; }
     public long rootTableAddress() { return rootTable & Reg.RTADDR_RTA_MASK; }
+    /** RTADDR.TTM latched by the last SRTP (00 legacy, 01 scalable mode; 11.4.6). */
+    public int translationTableMode() { return (int) ((rootTable & Reg.RTADDR_TTM_MASK) >>> Reg.RTADDR_TTM_SHIFT); }
 
     /** Sets GSTS bits owned by other blocks (QIES, IRES, IRTPS, CFIS) as they complete their handshakes. */
     public void setStatusBits(int mask, boolean on) {
@@ -630,7 +632,12 @@ public final class RemappingUnit implements MmioDevice, DmaPort {
                 rtaddr = merge(rtaddr, value, mask) & keep & addressAndTtmMask();
             }
             case Reg.CCMD -> writeCcmd(merge(ccmd, value, mask), hi);
-            case 0x30 -> { if (hi) faults.writeFsts((int) (value >>> 32)); }
+            case 0x30 -> {
+                if (hi) {
+                    faults.writeFsts((int) (value >>> 32));
+                    if (extension != null) extension.faultStatusWritten((int) (value >>> 32));
+                }
+            }
             case Reg.FECTL -> {
                 if ((mask & 0xFFFF_FFFFL) != 0) faults.writeFectl((int) merge(faults.readFectl(), value, mask));
                 if (hi) faults.writeFedata((int) (merge((long) faults.readFedata() << 32, value, mask) >>> 32));
@@ -738,6 +745,15 @@ public final class RemappingUnit implements MmioDevice, DmaPort {
 
         /** Runs the GCMD commands this block owns and returns the new GSTS. */
         int command(int gcmd, int gsts);
+
+        /**
+         * Called after software wrote FSTS (its RW1C bits already applied), e.g. so the invalidation
+         * queue resumes once IQE is cleared (6.5.2.10).
+         */
+        default void faultStatusWritten(int value) {}
+
+        /** Power-on reset of this block's registers. */
+        default void reset() {}
     }
 
     private RegisterExtension extension;
@@ -758,6 +774,7 @@ public final class RemappingUnit implements MmioDevice, DmaPort {
         plmbase = plmlimit = 0;
         phmbase = phmlimit = 0;
         faults.reset();
+        if (extension != null) extension.reset();
         contextCache.invalidateAll();
         iotlb.invalidateAll();
     }

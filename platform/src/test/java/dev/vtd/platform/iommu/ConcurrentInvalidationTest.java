@@ -55,7 +55,9 @@ class ConcurrentInvalidationTest {
                     done.countDown();
                 });
             }
-            for (long gen = 1; gen <= 3000; gen++) {
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            // At least 3000 retargets, and keep going until the readers have overlapped enough of them.
+            for (long gen = 1; gen <= 3000 || (checks.get() < 5000 && System.nanoTime() < deadline); gen++) {
                 f.mem.write64(leaf, SlPte.leaf(frames[(int) (gen % 4)], true, true, false));
                 f.unit.write(iro, 8, 0x5000);
                 f.unit.write(iro + 8, 8, Reg.IOTLB_IVT | (3L << Reg.IOTLB_IIRG_SHIFT) | (9L << Reg.IOTLB_DID_SHIFT));

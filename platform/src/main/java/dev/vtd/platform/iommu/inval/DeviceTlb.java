@@ -1,0 +1,27 @@
+package dev.vtd.platform.iommu.inval;
+
+/**
+ * An endpoint's device-TLB (ATS translation cache) as the invalidation queue sees it: the target
+ * of device-TLB invalidate descriptors (VT-d spec 6.5.2.5, PCIe ATS invalidation). The PCI/ATS
+ * side implements this and registers it by requester ID in a {@link DeviceTlbRegistry}.
+ */
+public interface DeviceTlb {
+    /** How the endpoint answered an invalidation request. */
+    enum Completion {
+        /** Invalidation completion received. */
+        DONE,
+        /** No completion within the time-out: the unit sets FSTS.ITE (6.5.2.10). */
+        TIMEOUT,
+        /** A malformed or unexpected completion: the unit sets FSTS.ICE. */
+        ERROR
+    }
+
+    /**
+     * Invalidates [address, address + size) in the device-TLB. Called with the descriptor's
+     * fields; returns how the device completed it.
+     */
+    Completion invalidate(DeviceTlbInvalidationRequest request);
+
+    /** An invalidation request as it goes to the endpoint. */
+    record DeviceTlbInvalidationRequest(int sourceId, int physicalFunctionSid, long address, long size) {}
+}
