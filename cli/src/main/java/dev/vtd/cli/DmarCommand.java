@@ -18,8 +18,8 @@ import java.nio.file.Path;
 
 /** {@code vtd dmar ...}: the ACPI DMAR table. Subcommands are nested classes. */
 @Command(name = "dmar", mixinStandardHelpOptions = true,
-        description = "Read ACPI DMAR (DMA Remapping Reporting) tables.",
-        subcommands = {DmarCommand.Dump.class})
+        description = "Read ACPI DMAR (DMA Remapping Reporting) tables, or build one for a machine.",
+        subcommands = {DmarCommand.Dump.class, DmarCommand.Build.class})
 public final class DmarCommand implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -60,6 +60,41 @@ public final class DmarCommand implements Runnable {
                 case iasl -> out.print(DmarFormatter.iasl(table));
                 case kernel -> DmarFormatter.kernelLog(table, tableAddress).forEach(out::println);
             }
+            out.flush();
+        }
+    }
+
+    /** {@code vtd dmar build --machine NAME|FILE -o FILE}. */
+    @Command(name = "build", mixinStandardHelpOptions = true,
+            description = "Write the binary DMAR table generated from a machine description (preset or YAML file).")
+    public static final class Build implements Runnable {
+        @Option(names = "--machine", defaultValue = dev.vtd.firmware.machine.Machines.DEFAULT, paramLabel = "NAME|FILE",
+                description = "Preset name or YAML file (default: ${DEFAULT-VALUE}).")
+        String machine;
+
+        @Option(names = {"-o", "--output"}, required = true, paramLabel = "FILE", description = "Where to write the table.")
+        String output;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public void run() {
+            DmarTable table = MachineCommand.load(machine).dmar();
+            byte[] bytes = table.encode();
+            Path path = Path.of(output);
+            try {
+                Files.write(path, bytes);
+            } catch (NoSuchFileException e) {
+                throw new UserInputException("dmar build -o " + output + ": no such directory");
+            } catch (AccessDeniedException e) {
+                throw new UserInputException("dmar build -o " + output + ": permission denied");
+            } catch (IOException e) {
+                throw new UserInputException("dmar build -o " + output + ": cannot write: " + e.getMessage());
+            }
+            PrintWriter out = spec.commandLine().getOut();
+            out.printf("%s: DMAR for %s, %d bytes, %d remapping structures%n", output, machine, bytes.length,
+                    table.structures().size());
             out.flush();
         }
     }

@@ -7,7 +7,8 @@ import picocli.CommandLine.Command;
 /** The {@code vtd} command. Each subcommand is its own class in this package. */
 @Command(name = "vtd", mixinStandardHelpOptions = true, version = "vtd 0.1.0",
         description = "A software implementation of Intel VT-d (DMA and interrupt remapping) and the system around it.",
-        subcommands = {CommandLine.HelpCommand.class, DecodeCommand.class, DmarCommand.class, QtestCommand.class})
+        subcommands = {CommandLine.HelpCommand.class, DemoCommand.class, DecodeCommand.class, DmarCommand.class,
+                MachineCommand.class, QtestCommand.class})
 public final class Main implements Runnable {
     /** Exit code for bad user input (arguments, files). */
     public static final int EXIT_USAGE = 2;
@@ -27,6 +28,7 @@ public final class Main implements Runnable {
             return EXIT_USAGE;
         });
         cl.setExecutionExceptionHandler((ex, c, parseResult) -> {
+            if (ex instanceof DemoCommand.DemoFailed) return 1;
             if (ex instanceof UserInputException u) {
                 c.getErr().println("vtd: " + u.getMessage());
                 return EXIT_USAGE;

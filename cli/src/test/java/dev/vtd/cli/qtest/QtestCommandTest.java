@@ -18,7 +18,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -111,10 +113,22 @@ class QtestCommandTest {
         Path sock = dir.resolve("qtest.sock");
         try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
             server.bind(UnixDomainSocketAddress.of(sock));
-            CompletableFuture<Run> vm = CompletableFuture.supplyAsync(() -> vtd("qtest", "-machine", "q35,accel=qtest",
+            // Own threads, not the common pool (a busy pool must not stall the machine), and a bounded
+            // accept: if the machine fails before connecting, the test fails instead of hanging.
+            ExecutorService pool = Executors.newSingleThreadExecutor();
+            Future<Run> vm = pool.submit(() -> vtd("qtest", "-machine", "q35,accel=qtest",
                     "-nodefaults", "-m", "512M", "-device", "intel-iommu,intremap=on", "-device", "edu,addr=04.0",
                     "-qtest", "unix:" + sock));
-            try (SocketChannel ch = server.accept()) {
+            pool.shutdown();
+            server.configureBlocking(false);
+            SocketChannel accepted = null;
+            for (int tries = 0; accepted == null && tries < 3000 && !vm.isDone(); tries++) {
+                accepted = server.accept();
+                if (accepted == null) Thread.sleep(10);
+            }
+            assertTrue(accepted != null, "vtd qtest connected" + (vm.isDone() ? ": " + vm.get() : ""));
+            accepted.configureBlocking(true);
+            try (SocketChannel ch = accepted) {
                 OutputStream out = Channels.newOutputStream(ch);
                 BufferedReader in = new BufferedReader(new InputStreamReader(Channels.newInputStream(ch), StandardCharsets.US_ASCII));
                 String[][] exchange = {
@@ -141,13 +155,12 @@ class QtestCommandTest {
         Path sock = dir.resolve("server.sock");
         try (var m = QtestSessionTest.q35()) {
             QtestServer server = new QtestServer(new QtestSession(m), null);
-            CompletableFuture<Void> done = CompletableFuture.runAsync(() -> {
-                try {
-                    server.listen(sock, 2);
-                } catch (java.io.IOException e) {
-                    throw new java.io.UncheckedIOException(e);
-                }
+            ExecutorService pool = Executors.newSingleThreadExecutor();
+            Future<?> done = pool.submit(() -> {
+                server.listen(sock, 2);
+                return null;
             });
+            pool.shutdown();
             String[] cmds = {"writel 0x1000 0xabcd", "readl 0x1000"};
             String[] expect = {"OK", "OK 0x000000000000abcd"};
             for (int c = 0; c < 2; c++) {

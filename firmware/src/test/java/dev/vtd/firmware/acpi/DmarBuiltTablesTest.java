@@ -194,7 +194,7 @@ class DmarBuiltTablesTest {
         DslTable.read(iaslDisassemble(t.encode(), dir)).assertDescribes(t, "iasl -d of a built ANDD table");
     }
 
-    private static String iaslDisassemble(byte[] table, Path dir) throws IOException, InterruptedException {
+    static String iaslDisassemble(byte[] table, Path dir) throws IOException, InterruptedException {
         Path bin = dir.resolve("dmar.dat");
         Files.write(bin, table);
         Process p;

@@ -78,7 +78,8 @@ public final class I350Nic {
                     new SriovCapability.VfListener() {
                         @Override
                         public void vfCreated(int vf, PciFunction f) {
-                            NicEngine e = new NicEngine(f, clock, 1, Port.this::transmit);
+                            NicEngine e = new NicEngine(f, clock, 1, Port.this::transmit, true);
+                            e.assignMac(vfMac(vf));
                             f.setBarHandler(0, e.registers(VF_BAR_SIZE));
                             f.addCapability(new MsixCapability(VF_MSIX_VECTORS, 3, 0, 3, MSIX_PBA_OFFSET), 0x70);
                             f.addCapability(new PcieCapability(PcieCapability.TYPE_ENDPOINT).withFlr(), 0xA0);
@@ -101,6 +102,11 @@ public final class I350Nic {
 
         public int index() {
             return index;
+        }
+
+        /** The locally administered MAC the PF gives VF {@code vf} of this port: 02:00:00:00:PP:VV. */
+        public long vfMac(int vf) {
+            return 0x02L | ((long) index << 32) | ((long) vf << 40);
         }
 
         public PciFunction function() {

@@ -17,48 +17,51 @@ import java.util.function.Consumer;
  * descriptors the frame is dropped and counted in MPC. Queue n's events set cause bit n in EICR;
  * an unmasked cause sends MSI-X vector n (MSI-X), MSI vector 0 (MSI) or asserts INTx.
  */
-final class NicEngine {
-    // Register offsets (BAR0), as on 82576/I350 where they exist.
-    static final int CTRL = 0x0000;
-    static final int STATUS = 0x0008;
-    static final int RCTL = 0x0100;
-    static final int TCTL = 0x0400;
-    static final int EICS = 0x1520;
-    static final int EIMS = 0x1524;
-    static final int EIMC = 0x1528;
-    static final int EICR = 0x1580;
-    static final int MPC = 0x4010;
-    static final int GPRC = 0x4074;
-    static final int GPTC = 0x4080;
-    static final int GORCL = 0x4088;
-    static final int GOTCL = 0x4090;
-    static final int RAL0 = 0x5400;
-    static final int RAH0 = 0x5404;
-    static final int RX_QUEUE_BASE = 0xC000;
-    static final int TX_QUEUE_BASE = 0xE000;
-    static final int QUEUE_STRIDE = 0x40;
-    static final int Q_BAL = 0x00;
-    static final int Q_BAH = 0x04;
-    static final int Q_LEN = 0x08;
-    static final int Q_HEAD = 0x10;
-    static final int Q_TAIL = 0x18;
-    static final int Q_DCTL = 0x28;
+public final class NicEngine {
+    // Register offsets (BAR0), as on 82576/I350 where they exist: the NIC's programming interface for drivers.
+    public static final int CTRL = 0x0000;
+    public static final int STATUS = 0x0008;
+    public static final int RCTL = 0x0100;
+    public static final int TCTL = 0x0400;
+    public static final int EICS = 0x1520;
+    public static final int EIMS = 0x1524;
+    public static final int EIMC = 0x1528;
+    public static final int EICR = 0x1580;
+    public static final int MPC = 0x4010;
+    public static final int GPRC = 0x4074;
+    public static final int GPTC = 0x4080;
+    public static final int GORCL = 0x4088;
+    public static final int GOTCL = 0x4090;
+    public static final int RAL0 = 0x5400;
+    public static final int RAH0 = 0x5404;
+    public static final int RX_QUEUE_BASE = 0xC000;
+    public static final int TX_QUEUE_BASE = 0xE000;
+    public static final int QUEUE_STRIDE = 0x40;
+    /** A virtual function's queue registers (82576/I350 VF layout: RDBAL0 0x2800, TDBAL0 0x3800). */
+    public static final int VF_RX_QUEUE_BASE = 0x2800;
+    public static final int VF_TX_QUEUE_BASE = 0x3800;
+    public static final int Q_BAL = 0x00;
+    public static final int Q_BAH = 0x04;
+    public static final int Q_LEN = 0x08;
+    public static final int Q_HEAD = 0x10;
+    public static final int Q_TAIL = 0x18;
+    public static final int Q_DCTL = 0x28;
 
-    static final int CTRL_RST = 1 << 26;
-    static final int STATUS_LINK_UP = 1 << 1;
-    static final int RCTL_EN = 1 << 1;
-    static final int TCTL_EN = 1 << 1;
-    static final int DCTL_ENABLE = 1 << 25;
-    static final int RAH_AV = 1 << 31;
+    public static final int CTRL_RST = 1 << 26;
+    public static final int STATUS_LINK_UP = 1 << 1;
+    public static final int RCTL_EN = 1 << 1;
+    public static final int TCTL_EN = 1 << 1;
+    public static final int DCTL_ENABLE = 1 << 25;
+    public static final int RAH_AV = 1 << 31;
 
-    static final int DESC_SIZE = 16;
-    static final int TX_CMD_EOP = 1 << 0;
-    static final int TX_CMD_RS = 1 << 3;
-    static final int DESC_STA_DD = 1 << 0;
-    static final int RX_STA_EOP = 1 << 1;
-    static final int RX_BUFFER_SIZE = 2048;
-    static final int MAX_FRAME = 16384;
-    static final long TX_LATENCY_NS = 1_000;
+    public static final int DESC_SIZE = 16;
+    public static final int TX_CMD_EOP = 1 << 0;
+    public static final int TX_CMD_RS = 1 << 3;
+    public static final int DESC_STA_DD = 1 << 0;
+    public static final int RX_STA_EOP = 1 << 1;
+    public static final int RX_BUFFER_SIZE = 2048;
+    public static final int MAX_FRAME = 16384;
+    public static final long TX_LATENCY_NS = 1_000;
 
     private final PciFunction fn;
     private final VirtualClock clock;
@@ -71,7 +74,19 @@ final class NicEngine {
     private long mpcReg, gprcReg, gptcReg, gorcReg, gotcReg;
     private long rxPackets, txPackets, rxBytes, txBytes, missed, dmaErrors;
 
+    private final boolean vf;
+    private final int rxBase;
+    private final int txBase;
+
     NicEngine(PciFunction fn, VirtualClock clock, int queues, Consumer<byte[]> wire) {
+        this(fn, clock, queues, wire, false);
+    }
+
+    /** With {@code vf}: the VF register layout, and no RCTL/TCTL gate (the PF owns those). */
+    NicEngine(PciFunction fn, VirtualClock clock, int queues, Consumer<byte[]> wire, boolean vf) {
+        this.vf = vf;
+        this.rxBase = vf ? VF_RX_QUEUE_BASE : RX_QUEUE_BASE;
+        this.txBase = vf ? VF_TX_QUEUE_BASE : TX_QUEUE_BASE;
         this.fn = fn;
         this.clock = clock;
         this.queues = queues;
@@ -99,6 +114,12 @@ final class NicEngine {
     synchronized long txBytes() { return txBytes; }
     synchronized long missedPackets() { return missed; }
     synchronized long dmaErrors() { return dmaErrors; }
+
+    /** The receive address the PF assigns a VF (igb does it through the PF-VF mailbox). */
+    synchronized void assignMac(long mac) {
+        ral = (int) mac;
+        rah = RAH_AV | (int) ((mac >>> 32) & 0xFFFF);
+    }
 
     synchronized long mac() {
         return (rah & RAH_AV) == 0 ? -1 : (ral & 0xFFFF_FFFFL) | (long) (rah & 0xFFFF) << 32;
@@ -155,8 +176,8 @@ final class NicEngine {
     }
 
     private int[] queueRegs(int off) {
-        if (off >= RX_QUEUE_BASE && off < RX_QUEUE_BASE + queues * QUEUE_STRIDE) return rxq[(off - RX_QUEUE_BASE) / QUEUE_STRIDE];
-        if (off >= TX_QUEUE_BASE && off < TX_QUEUE_BASE + queues * QUEUE_STRIDE) return txq[(off - TX_QUEUE_BASE) / QUEUE_STRIDE];
+        if (off >= rxBase && off < rxBase + queues * QUEUE_STRIDE) return rxq[(off - rxBase) / QUEUE_STRIDE];
+        if (off >= txBase && off < txBase + queues * QUEUE_STRIDE) return txq[(off - txBase) / QUEUE_STRIDE];
         return null;
     }
 
@@ -168,8 +189,8 @@ final class NicEngine {
             int[] q = queueRegs(off);
             if (q != null) {
                 int r = (off & (QUEUE_STRIDE - 1)) / 4;
-                boolean isTx = off >= TX_QUEUE_BASE;
-                int qi = ((off - (isTx ? TX_QUEUE_BASE : RX_QUEUE_BASE)) / QUEUE_STRIDE);
+                boolean isTx = off >= txBase;
+                int qi = ((off - (isTx ? txBase : rxBase)) / QUEUE_STRIDE);
                 switch (off & (QUEUE_STRIDE - 1)) {
                     case Q_BAL -> q[r] = v & ~0x7F;          // 128-byte aligned ring
                     case Q_BAH, Q_DCTL -> q[r] = v;
@@ -229,7 +250,7 @@ final class NicEngine {
             synchronized (this) {
                 int[] q = txq[qi];
                 int size = q[Q_LEN / 4] / DESC_SIZE;
-                if ((tctl & TCTL_EN) == 0 || (q[Q_DCTL / 4] & DCTL_ENABLE) == 0 || size == 0) break;
+                if ((!vf && (tctl & TCTL_EN) == 0) || (q[Q_DCTL / 4] & DCTL_ENABLE) == 0 || size == 0) break;
                 int head = q[Q_HEAD / 4] % size;
                 int tail = q[Q_TAIL / 4];
                 if (tail >= size || head == tail) break;
@@ -284,7 +305,7 @@ final class NicEngine {
         synchronized (this) {
             int[] q = rxq[qi];
             size = q[Q_LEN / 4] / DESC_SIZE;
-            if ((rctl & RCTL_EN) == 0 || (q[Q_DCTL / 4] & DCTL_ENABLE) == 0 || size == 0) {
+            if ((!vf && (rctl & RCTL_EN) == 0) || (q[Q_DCTL / 4] & DCTL_ENABLE) == 0 || size == 0) {
                 missed++;
                 mpcReg++;
                 return false;

@@ -113,6 +113,39 @@ class I350NicTest {
     }
 
     @Test
+    void aVirtualFunctionReceivesFramesForItsMacIntoItsOwnRingThroughItsOwnRequesterId() {
+        bringUp(0, 15);
+        nic.port(0).loopback();
+        int s = nic.port(0).function().sriov().offset();
+        long vfBar = 0xFE60_0000L;
+        m.cfgWrite(1, 0, 0, s + SriovCapability.VF_BAR0, 4, (int) vfBar);
+        m.cfgWrite(1, 0, 0, s + SriovCapability.VF_BAR0 + 4, 4, 0);
+        m.cfgWrite(1, 0, 0, s + SriovCapability.NUM_VFS, 2, 2);
+        m.cfgWrite(1, 0, 0, s + SriovCapability.CONTROL, 2, SriovCapability.CTL_VF_ENABLE | SriovCapability.CTL_VF_MSE);
+        PciFunction vf0 = nic.port(0).function().sriov().virtualFunctions().getFirst();
+        assertEquals("0000:02:10.0", vf0.address());
+        vf0.configWrite(PciRegs.COMMAND, 2, PciRegs.CMD_BUS_MASTER);
+        long vfRing = 0x30000, vfBuf = 0x300000;
+        m.bus.write(vfBar + VF_RX_QUEUE_BASE + Q_BAL, 4, vfRing);
+        m.bus.write(vfBar + VF_RX_QUEUE_BASE + Q_LEN, 4, 8 * DESC_SIZE);
+        m.bus.write(vfBar + VF_RX_QUEUE_BASE + Q_DCTL, 4, DCTL_ENABLE);
+        for (int i = 0; i < 8; i++) m.memory.write64(vfRing + i * 16L, vfBuf + i * 2048L);
+        m.bus.write(vfBar + VF_RX_QUEUE_BASE + Q_TAIL, 4, 7);
+        // The PF sends one frame to the VF's MAC and one to another address.
+        byte[] toVf = frame(1, 80);
+        long mac = nic.port(0).vfMac(0);
+        for (int b = 0; b < 6; b++) toVf[b] = (byte) (mac >>> (8 * b));
+        m.memory.writeBytes(TX_BUF, toVf);
+        m.memory.write64(TX_RING, TX_BUF);
+        m.memory.write64(TX_RING + 8, 80L | (long) (TX_CMD_EOP | TX_CMD_RS) << 24);
+        m.bus.write(bar(0) + TX_QUEUE_BASE + Q_TAIL, 4, 1);
+        m.clock.step(TX_LATENCY_NS);
+        assertArrayEquals(toVf, m.memory.readBytes(vfBuf, 80), "the frame for the VF's MAC landed in the VF's RX buffer");
+        assertEquals(DESC_STA_DD | RX_STA_EOP, m.memory.read8(vfRing + 12), "VF RX descriptor written back");
+        assertEquals(0, nic.port(0).rxPackets(), "the PF's own ring got nothing");
+    }
+
+    @Test
     void loopedBackPacketsLandInRxBuffersWithWriteBackAndMsixInterrupts() {
         bringUp(0, 15);
         nic.port(0).loopback();

@@ -71,7 +71,7 @@ class RegisterAndFaultTest {
         assertEquals(FaultReason.PTE_READ.code, f.faultReason(0));
         assertNotEquals(0, hi & Reg.FRCD_HI_F);
         assertEquals(Reg.FSTS_PPF, f.fsts() & 0xFF, "PPF reflects the pending record");
-        assertEquals(1, f.fsts() >>> Reg.FSTS_FRI_SHIFT, "FRI advanced to the next register");
+        assertEquals(0, f.fsts() >>> Reg.FSTS_FRI_SHIFT, "FRI names the register of the first pending fault");
     }
 
     @Test
@@ -102,6 +102,21 @@ class RegisterAndFaultTest {
         assertEquals(0, f.fsts() & Reg.FSTS_PFO);
         f.unit.translate(UnitFixture.SID, 0xAB000, Access.READ);
         assertEquals(0xAB000L, f.frcdLo(0));
+    }
+
+    @Test
+    void friLatchesTheFirstPendingRecordWhilePpfStaysSet() {
+        f.context(UnitFixture.SID, 1, ContextEntry.AW_48);
+        f.enable();
+        f.unit.translate(UnitFixture.SID, 0x1000, Access.READ);
+        f.unit.translate(UnitFixture.SID, 0x2000, Access.READ);
+        assertEquals(0, f.fsts() >>> Reg.FSTS_FRI_SHIFT);
+        // Software services records 0 and 1; the next fault goes to record 2 and FRI names it.
+        f.unit.write(f.unit.cap().froBytes() + 8, 8, Reg.FRCD_HI_F);
+        f.unit.write(f.unit.cap().froBytes() + 24, 8, Reg.FRCD_HI_F);
+        f.unit.translate(UnitFixture.SID, 0x3000, Access.READ);
+        assertEquals(2, f.fsts() >>> Reg.FSTS_FRI_SHIFT);
+        assertEquals(0x3000L, f.frcdLo(2));
     }
 
     @Test

@@ -143,7 +143,6 @@ public final class SetAssociativeCache<E extends Keyed> {
     /** Removes every entry matching the predicate; returns how many were removed. */
     @SuppressWarnings("unchecked")
     public synchronized int invalidateIf(Predicate<? super E> which) {
-        epoch++;
         int n = 0;
         for (int i = 0; i < slots.length; i++) {
             Keyed k = slots[i];
@@ -152,6 +151,10 @@ public final class SetAssociativeCache<E extends Keyed> {
                 n++;
             }
         }
+        // The epoch moves only after the entries are gone: a lookup that still found one of them
+        // carries the old epoch, so nothing it derived (a cached MRU translation, an insert) can
+        // outlive this invalidation.
+        epoch++;
         invalidated.add(n);
         return n;
     }

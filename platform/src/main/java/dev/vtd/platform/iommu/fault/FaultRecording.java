@@ -22,7 +22,8 @@ public final class FaultRecording {
     private final long[] hi;
     private final InterruptSink sink;
     private int fsts;     // PFO, AFO, APF, IQE, ICE, ITE (PPF and FRI are computed)
-    private int fri;
+    private int fri;      // FSTS.FRI: the record holding the first pending fault (valid while PPF)
+    private int next;     // where hardware records the next fault (internal)
     private int fectl = Reg.ECTL_IM;
     private int fedata;
     private int feaddr;
@@ -44,6 +45,7 @@ public final class FaultRecording {
         java.util.Arrays.fill(hi, 0);
         fsts = 0;
         fri = 0;
+        next = 0;
         fectl = Reg.ECTL_IM;
         fedata = feaddr = feuaddr = 0;
     }
@@ -72,14 +74,17 @@ public final class FaultRecording {
                 return;
             }
             int before = pendingConditions();
-            if ((hi[fri] & Reg.FRCD_HI_F) != 0) {
-                // 7.3.1: the register at FRI still holds an unserviced fault: overflow, drop this one.
+            boolean anyPending = ppf();
+            if ((hi[next] & Reg.FRCD_HI_F) != 0) {
+                // 7.3.1: the next register still holds an unserviced fault: overflow, drop this one.
                 fsts |= Reg.FSTS_PFO;
                 overflowed++;
             } else {
-                lo[fri] = f.faultInfo() & ~0xFFFL;
-                hi[fri] = encodeHi(f);
-                fri = (fri + 1) % count;
+                lo[next] = f.faultInfo() & ~0xFFFL;
+                hi[next] = encodeHi(f);
+                // 11.4.9.1: FRI names the register of the first pending fault, latched when PPF sets.
+                if (!anyPending) fri = next;
+                next = (next + 1) % count;
                 recorded++;
             }
             if (before == 0) raiseEvent();
