@@ -39,16 +39,34 @@ public final class QtestServer {
         BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.ISO_8859_1));
         Writer w = new BufferedWriter(new OutputStreamWriter(out, StandardCharsets.ISO_8859_1));
         if (log != null) log.printf("[I %s] OPENED%n", stamp());
-        String line;
-        while ((line = r.readLine()) != null) {
-            if (log != null) log.printf("[R +%s] %s%n", stamp(), line);
-            String resp = session.execute(line);
+        StringBuilder line = new StringBuilder();
+        while (readLine(r, line)) {
+            String cmd = line.toString();
+            if (log != null) log.printf("[R +%s] %s%n", stamp(), cmd);
+            String resp = line.length() > QtestSession.MAX_LINE
+                    ? "FAIL command line longer than " + QtestSession.MAX_LINE + " characters"
+                    : session.execute(cmd);
             if (log != null) log.printf("[S +%s] %s%n", stamp(), resp);
             w.write(resp);
             w.write('\n');
             w.flush();
         }
         if (log != null) log.printf("[I +%s] CLOSED%n", stamp());
+    }
+
+    /**
+     * Reads one line (without its terminator) into {@code line}, keeping at most
+     * {@link QtestSession#MAX_LINE} + 1 characters of it; false at end of input. As in QEMU, only
+     * newline-terminated commands run: an unterminated fragment at the end is dropped.
+     */
+    private static boolean readLine(BufferedReader r, StringBuilder line) throws IOException {
+        line.setLength(0);
+        int c;
+        while ((c = r.read()) >= 0) {
+            if (c == '\n') return true;
+            if (line.length() <= QtestSession.MAX_LINE) line.append((char) c);
+        }
+        return false;
     }
 
     private String stamp() {

@@ -20,7 +20,9 @@ import java.util.HexFormat;
  */
 public final class QtestSession {
     /** Largest block a single read/write/memset command moves (a bound for hostile input). */
-    public static final long MAX_BLOCK = 64L << 20;
+    public static final long MAX_BLOCK = 16L << 20;
+    /** Longest command line accepted: a {@code write} of {@link #MAX_BLOCK} bytes in hex, plus room. */
+    public static final int MAX_LINE = (int) (2 * MAX_BLOCK + 256);
 
     private final Machine machine;
     private final SystemBus bus;

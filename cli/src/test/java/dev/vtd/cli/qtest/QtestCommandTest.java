@@ -151,6 +151,21 @@ class QtestCommandTest {
     }
 
     @Test
+    void anOverlongLineFailsTheNextCommandIsServedAndAnUnterminatedTailIsDropped() throws Exception {
+        try (var m = QtestSessionTest.q35()) {
+            String huge = "write 0x0 4 0x" + "0".repeat(QtestSession.MAX_LINE);
+            byte[] in = (huge + "\nendianness\nreadl 0xfed90000\nreadl 0xfed90000").getBytes(StandardCharsets.US_ASCII);
+            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+            new QtestServer(new QtestSession(m), null).serve(new java.io.ByteArrayInputStream(in), out);
+            List<String> lines = out.toString(StandardCharsets.US_ASCII).lines().toList();
+            assertEquals(3, lines.size(), "one response per terminated line; an unterminated tail is dropped, as in QEMU");
+            assertTrue(lines.get(0).startsWith("FAIL command line longer than"), lines.get(0));
+            assertEquals("OK little", lines.get(1));
+            assertEquals("OK 0x0000000000000010", lines.get(2));
+        }
+    }
+
+    @Test
     void serverModeListensAndKeepsTheMachineAcrossConnections(@TempDir Path dir) throws Exception {
         Path sock = dir.resolve("server.sock");
         try (var m = QtestSessionTest.q35()) {
