@@ -14,11 +14,14 @@ import java.util.Map;
 /**
  * {@code vtd decode cap 0x... ecap 0x...}: every field of each register, named as the specification
  * names it; {@code vtd decode irte LO HI} and {@code vtd decode msi --address A --data D} explain an
- * interrupt-remapping table entry and an interrupt request.
+ * interrupt-remapping table entry and an interrupt request; {@code sm-context}, {@code pasid-entry}
+ * and {@code fl-pte} the scalable-mode structures ({@link ScalableDecoding}).
  */
 @Command(name = "decode", mixinStandardHelpOptions = true,
         description = {"Decode VT-d registers field by field: vtd decode cap 0x8d2078c106f0466 ecap 0xf020df",
-                "An IRTE: vtd decode irte 0x<lo> 0x<hi>; an MSI: vtd decode msi --address 0xfee00010 --data 0"})
+                "An IRTE: vtd decode irte 0x<lo> 0x<hi>; an MSI: vtd decode msi --address 0xfee00010 --data 0",
+                "Scalable mode: vtd decode sm-context Q0 Q1 Q2 Q3; vtd decode pasid-entry Q0 .. Q7;"
+                        + " vtd decode fl-pte VALUE [LEVEL]"})
 public final class DecodeCommand implements Runnable {
     /** Register name -> its fields. */
     static final Map<String, List<BitField>> REGISTERS = new LinkedHashMap<>();
@@ -50,6 +53,18 @@ public final class DecodeCommand implements Runnable {
             out.flush();
             return;
         }
+        List<String> rest = words.subList(1, words.size());
+        boolean scalable = true;
+        switch (first) {
+            case "sm-context" -> ScalableDecoding.smContext(out, rest);
+            case "pasid-entry" -> ScalableDecoding.pasidEntry(out, rest);
+            case "fl-pte" -> ScalableDecoding.flPte(out, rest);
+            default -> scalable = false;
+        }
+        if (scalable) {
+            out.flush();
+            return;
+        }
         if (first.equals("msi")) {
             if (words.size() > 1) throw new UserInputException("decode msi: unexpected '" + words.get(1) + "' (usage: vtd decode msi --address 0x... --data 0x...)");
             InterruptDecoding.msi(out, msiAddress, msiData);
@@ -70,7 +85,7 @@ public final class DecodeCommand implements Runnable {
             List<BitField> fields = REGISTERS.get(name);
             if (fields == null) {
                 throw new UserInputException("decode: unknown register '" + words.get(i) + "' (known: "
-                        + String.join(", ", REGISTERS.keySet()) + ", irte, msi)");
+                        + String.join(", ", REGISTERS.keySet()) + ", irte, msi, sm-context, pasid-entry, fl-pte)");
             }
             items.add(new Item(name, Hex.parseLong(words.get(i + 1), "decode " + name), fields));
         }

@@ -32,10 +32,18 @@ import java.util.List;
  * Exits 0 only if every check held.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = "Run the VT-d demo on the default machine (Dell R630 with an Intel I350), verifying every step.")
+        description = "Run the seeds' device-assignment story on the default machine (Dell R630 with an Intel I350), "
+                + "verifying every step.")
 public final class DemoCommand implements Runnable {
     @Spec
     CommandSpec spec;
+
+    @picocli.CommandLine.Option(names = "--script", description = "Print the equivalent `vtd run` script instead.")
+    boolean script;
+
+    @picocli.CommandLine.Option(names = "--hardware",
+            description = "Run the hardware-level demo instead: a driver programming the remapping unit by hand.")
+    boolean hardware;
 
     private PrintWriter out;
     private final List<String> failures = new ArrayList<>();
@@ -61,6 +69,22 @@ public final class DemoCommand implements Runnable {
     @Override
     public void run() {
         out = spec.commandLine().getOut();
+        if (script) {
+            out.print(dev.vtd.vmm.SeedsDemo.script());
+            out.flush();
+            return;
+        }
+        if (!hardware) {
+            boolean ok = dev.vtd.vmm.SeedsDemo.run(out);
+            out.flush();
+            if (!ok) throw new DemoFailed();
+            return;
+        }
+        runHardware();
+    }
+
+    /** The hardware-level story: DMAR lines, a hand-programmed unit, I350 DMA, a blocked rogue DMA. */
+    private void runHardware() {
         try (Machine m = Presets.r630().build()) {
             out.println("vtd demo: " + m.description());
 

@@ -5,7 +5,9 @@ import dev.vtd.platform.bus.SystemBus;
 import dev.vtd.platform.clock.VirtualClock;
 import dev.vtd.firmware.acpi.DeviceScope;
 import dev.vtd.firmware.acpi.DmarStructure;
+import dev.vtd.platform.interrupt.Hpet;
 import dev.vtd.platform.interrupt.InterruptFabric;
+import dev.vtd.platform.interrupt.InterruptRequestPort;
 import dev.vtd.platform.interrupt.IoApic;
 import dev.vtd.platform.interrupt.LocalApic;
 import dev.vtd.platform.iommu.Iommu;
@@ -62,6 +64,19 @@ public final class MachineBuilder {
 
     private final List<IoApicSpec> ioapics = new ArrayList<>();
 
+    private record HpetSpec(int id, long base) {}
+
+    private final List<HpetSpec> hpets = new ArrayList<>();
+
+    /**
+     * An HPET block with its number and register base. Its source ID comes from the DMAR HPET scope
+     * with the same enumeration ID; its FSB messages go to the unit whose DRHD lists it.
+     */
+    public MachineBuilder hpet(int id, long base) {
+        hpets.add(new HpetSpec(id, base));
+        return this;
+    }
+
     public MachineBuilder(String name) {
         this.name = name;
     }
@@ -94,6 +109,28 @@ public final class MachineBuilder {
     public MachineBuilder unit(long base, RemappingUnit.Config config) {
         units.add(new UnitSpec(base, config));
         return this;
+    }
+
+    /** An interrupt source's requester ID and where its requests go, per its DMAR scope. */
+    private record ScopedSource(int sourceId, InterruptRequestPort port) {}
+
+    private ScopedSource scopedSource(int scopeType, int enumerationId, List<Machine.Unit> installed,
+                                      InterruptFabric fabric) {
+        int sid = 0;
+        InterruptRequestPort port = (src, a, d) -> fabric.deliver(a, d);
+        if (vtdEnabledInBios && dmar != null) {
+            for (DmarStructure.Drhd d : dmar.drhds()) {
+                for (DeviceScope sc : d.scopes()) {
+                    if (sc.type() != scopeType || sc.enumerationId() != enumerationId || sc.path().isEmpty()) continue;
+                    var last = sc.path().getLast();
+                    sid = (sc.startBus() << 8) | (last.device() << 3) | last.function();
+                    for (Machine.Unit u : installed) {
+                        if (u.registerBase() == d.registerBase()) port = u.hardware()::interruptRequest;
+                    }
+                }
+            }
+        }
+        return new ScopedSource(sid, port);
     }
 
     public Machine build() {
@@ -134,25 +171,17 @@ public final class MachineBuilder {
                 }
             }
             for (IoApicSpec io : ioapics) {
-                int sid = 0;
-                dev.vtd.platform.interrupt.InterruptRequestPort port = (src, a, d) -> fabric.deliver(a, d);
-                if (vtdEnabledInBios && dmar != null) {
-                    for (DmarStructure.Drhd d : dmar.drhds()) {
-                        for (DeviceScope sc : d.scopes()) {
-                            if (sc.type() == DeviceScope.TYPE_IOAPIC && sc.enumerationId() == io.id && !sc.path().isEmpty()) {
-                                var last = sc.path().getLast();
-                                sid = (sc.startBus() << 8) | (last.device() << 3) | last.function();
-                                for (Machine.Unit u : installed) {
-                                    if (u.registerBase() == d.registerBase()) port = u.hardware()::interruptRequest;
-                                }
-                            }
-                        }
-                    }
-                }
-                IoApic ioapic = new IoApic(io.id, sid, port);
+                ScopedSource src = scopedSource(DeviceScope.TYPE_IOAPIC, io.id, installed, fabric);
+                IoApic ioapic = new IoApic(io.id, src.sourceId, src.port);
                 fabric.addIoApic(ioapic, io.gsiBase);
                 bus.mapMmio("ioapic" + io.id, io.base, ioapic);
                 devices.put("ioapic" + io.id, ioapic);
+            }
+            for (HpetSpec h : hpets) {
+                ScopedSource src = scopedSource(DeviceScope.TYPE_MSI_CAPABLE_HPET, h.id, installed, fabric);
+                Hpet hpet = new Hpet(h.id, src.sourceId, clock, src.port, fabric);
+                bus.mapMmio("hpet" + h.id, h.base, hpet);
+                devices.put("hpet" + h.id, hpet);
             }
             return new Machine(name, description, cpu, vtdEnabledInBios, memory, bus, clock, pci, fabric, dmar,
                     dmarAddress, installed, devices);

@@ -175,6 +175,8 @@ public record MachineDescription(String source, String name, String description,
             b.unit(u.base(), new RemappingUnit.Config(c.name(), u.version(), c.cap(), c.ecap(), c.hostAddressWidth(),
                     c.iotlbEntries(), c.iotlbWays(), c.contextCacheEntries()));
         }
+        for (IoApic io : ioapics) b.ioapic(io.id(), io.base(), io.gsiBase());
+        if (hpet != null) b.hpet(hpet.id(), hpet.base());
         b.pci(ctx -> PciTreeBuilder.populate(pci, ctx.pci(), ctx.clock(), ctx::register, null));
         return b;
     }

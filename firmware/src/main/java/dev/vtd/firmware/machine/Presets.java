@@ -53,15 +53,16 @@ public final class Presets {
                 .ioapic(8, 0xFEC0_0000L, 0)
                 .ioapic(9, 0xFEC0_1000L, 24)
                 .ioapic(10, 0xFEC4_0000L, 48)
+                .hpet(0, 0xFED0_0000L)
                 .unit(0xFBFFC000L, RemappingUnit.Config.of(R630_CAP, R630_ECAP).withName("dmar0").withHostAddressWidth(46))
                 .unit(0xC7FFC000L, RemappingUnit.Config.of(R630_CAP, R630_ECAP).withName("dmar1").withHostAddressWidth(46))
                 .pci(ctx -> {
                     PciSegment seg = ctx.pci().addSegment(0);
                     PciBus root0 = seg.addRootBus(0x00, 0x7F);
                     root0.add(0, 0, new HostBridge("hb0", 0x8086, 0x2f00, 0x02, true));
-                    PciBridge rp1 = root0.add(1, 0, PciBridge.rootPort("rp-00:01.0", PciIds.of(0x8086, 0x2f02, 0x060400, 0x02)));
-                    root0.add(2, 0, PciBridge.rootPort("rp-00:02.0", PciIds.of(0x8086, 0x2f04, 0x060400, 0x02)));
-                    root0.add(3, 0, PciBridge.rootPort("rp-00:03.0", PciIds.of(0x8086, 0x2f08, 0x060400, 0x02)));
+                    PciBridge rp1 = root0.add(1, 0, acs(PciBridge.rootPort("rp-00:01.0", PciIds.of(0x8086, 0x2f02, 0x060400, 0x02))));
+                    root0.add(2, 0, acs(PciBridge.rootPort("rp-00:02.0", PciIds.of(0x8086, 0x2f04, 0x060400, 0x02))));
+                    root0.add(3, 0, acs(PciBridge.rootPort("rp-00:03.0", PciIds.of(0x8086, 0x2f08, 0x060400, 0x02))));
                     root0.add(5, 0, new PciFunction("vtd-00:05.0", PciIds.of(0x8086, 0x2f28, 0x088000, 0x02), true));
                     root0.add(5, 4, new PciFunction("ioapic-00:05.4", PciIds.of(0x8086, 0x2f2c, 0x080020, 0x02), true));
                     root0.add(0x1A, 0, new PciFunction("ehci-00:1a.0", PciIds.of(0x8086, 0x8d2d, 0x0C0320, 0x05), false));
@@ -70,11 +71,17 @@ public final class Presets {
                     rp1.secondaryBus().addDevice(0, nic.functions());
                     PciBus root1 = seg.addRootBus(0x80, 0xFF);
                     root1.add(0, 0, new HostBridge("hb1", 0x8086, 0x2f00, 0x02, true));
-                    root1.add(2, 0, PciBridge.rootPort("rp-80:02.0", PciIds.of(0x8086, 0x2f04, 0x060400, 0x02)));
-                    root1.add(3, 0, PciBridge.rootPort("rp-80:03.0", PciIds.of(0x8086, 0x2f08, 0x060400, 0x02)));
+                    root1.add(2, 0, acs(PciBridge.rootPort("rp-80:02.0", PciIds.of(0x8086, 0x2f04, 0x060400, 0x02))));
+                    root1.add(3, 0, acs(PciBridge.rootPort("rp-80:03.0", PciIds.of(0x8086, 0x2f08, 0x060400, 0x02))));
                     root1.add(5, 0, new PciFunction("vtd-80:05.0", PciIds.of(0x8086, 0x2f28, 0x088000, 0x02), true));
                     root1.add(5, 4, new PciFunction("ioapic-80:05.4", PciIds.of(0x8086, 0x2f2c, 0x080020, 0x02), true));
                 });
+    }
+
+    /** Haswell-EP root ports implement ACS (source validation, request/completion redirect, upstream forwarding). */
+    private static PciBridge acs(PciBridge rootPort) {
+        rootPort.addCapability(new dev.vtd.platform.pci.AcsCapability(dev.vtd.platform.pci.AcsCapability.LINUX_ISOLATION));
+        return rootPort;
     }
 
     /** ICH9's PIRQ lines E-H feed IOAPIC pins 16 + PIRQ (QEMU's q35: GSI = 16 + PIRQ). */

@@ -44,6 +44,31 @@ class MachineTest {
     }
 
     @Test
+    void hpetFsbMessagesCarryItsDmarSourceIdThroughTheOwningUnit() {
+        try (Machine m = Presets.r630().build()) {
+            var hpet = m.device("hpet0", dev.vtd.platform.interrupt.Hpet.class);
+            assertEquals(0xF078, hpet.sourceId(), "HPET 0 scope f0:0f.0");
+            RemappingUnit dmar1 = m.unitAt(0xC7FFC000L).hardware();
+            // A remappable-format message (handle 5) with IR enabled and an empty table: fault 0x22 from f0:0f.0.
+            dev.vtd.platform.memory.PhysicalMemory mem = m.memory();
+            mem.fill(0x20_0000, 0x1000, (byte) 0);
+            m.bus().write(0xC7FFC000L + Reg.IRTA, 8, 0x20_0000L | 7);
+            m.bus().write(0xC7FFC000L + Reg.GCMD, 4, Reg.GCMD_SIRTP);
+            m.bus().write(0xC7FFC000L + Reg.GCMD, 4, Reg.GCMD_IRE);
+            long remappable = 0xFEE0_0000L | (5 << 5) | (1 << 4);
+            m.bus().write(0xFED0_0000L + 0x110, 8, (remappable << 32));
+            m.bus().write(0xFED0_0000L + 0x108, 8, 100);
+            m.bus().write(0xFED0_0000L + 0x100, 8, (1 << 2) | (1 << 14));
+            m.bus().write(0xFED0_0000L + 0x010, 8, 1);
+            m.clock().step(2_000);
+            var f = dmar1.faults().history().getLast();
+            assertEquals(FaultReason.IR_IRTE_NOT_PRESENT, f.reason());
+            assertEquals(0xF078, f.sourceId());
+            assertEquals(5L, f.faultInfo() >>> 48, "FI carries the interrupt index");
+        }
+    }
+
+    @Test
     void biosVtdOffMeansNoTableAndNoUnits() {
         try (Machine m = Presets.r630().vtdEnabledInBios(false).build()) {
             assertNull(m.dmar());

@@ -145,11 +145,12 @@ public final class IntelIommu {
             disableTranslation();
         }
         handleFaults();
-        if ((regs.read32(Reg.GSTS) & Reg.GSTS_QIES) != 0) {
+        // intel_iommu_init_qi: a queue interrupt remapping already enabled is kept; anything else is restarted.
+        QueuedInvalidator qi = invalidator instanceof QueuedInvalidator q ? q : null;
+        if (qi == null && (regs.read32(Reg.GSTS) & Reg.GSTS_QIES) != 0) {
             regs.globalCommand(Reg.GCMD_QIE, false, "queued invalidation disable");
         }
-        QueuedInvalidator qi = null;
-        if (mode != InvalidationMode.REGISTER && ecap.qi()) {
+        if (qi == null && mode != InvalidationMode.REGISTER && ecap.qi()) {
             qi = QueuedInvalidator.enable(regs, memory, pages, cap);
         }
         if (qi != null) {
@@ -169,6 +170,19 @@ public final class IntelIommu {
         regs.write32(Reg.FEADDR, (int) irq.msiAddress());
         regs.write32(Reg.FEUADDR, (int) (irq.msiAddress() >>> 32));
         regs.write32(Reg.FECTL, 0);
+    }
+
+    /** dmar_enable_qi for interrupt remapping (before DMA remapping is set up); false when the unit refuses. */
+    boolean enableQueuedInvalidationEarly() {
+        if (invalidator instanceof QueuedInvalidator) return true;
+        if (!ecap.qi()) return false;
+        if ((regs.read32(Reg.GSTS) & Reg.GSTS_QIES) != 0) {
+            regs.globalCommand(Reg.GCMD_QIE, false, "queued invalidation disable");
+        }
+        QueuedInvalidator qi = QueuedInvalidator.enable(regs, memory, pages, cap);
+        if (qi == null) return false;
+        invalidator = qi;
+        return true;
     }
 
     /** iommu_set_root_entry: RTADDR, SRTP with the RTPS poll, then global context and IOTLB invalidation. */

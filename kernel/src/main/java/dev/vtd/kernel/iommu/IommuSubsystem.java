@@ -61,6 +61,10 @@ public final class IommuSubsystem {
         private PciTopology topology = PciTopology.NONE;
         private int fqSize = FlushQueue.DEFAULT_SIZE;
         private long fqTimeoutNs = FlushQueue.DEFAULT_TIMEOUT_NS;
+        private boolean cpuX2apic;
+        private java.util.function.Consumer<IommuSubsystem> probe = s -> { };
+        private java.util.function.Predicate<PciDev> rmrrRelaxable = d -> false;
+        private java.util.function.Function<PciDev, String> deviceLabel = d -> "pci " + d.name();
 
         private Builder(DmarTable table, Map<Long, ? extends MmioDevice> units, PhysicalMemory memory) {
             this.table = Objects.requireNonNull(table);
@@ -81,6 +85,17 @@ public final class IommuSubsystem {
         public Builder defaultOn(boolean on) { this.defaultOn = on; return this; }
         public Builder invalidation(IntelIommu.InvalidationMode m) { this.invalidation = m; return this; }
         public Builder topology(PciTopology t) { this.topology = t; return this; }
+        /** The CPU supports x2APIC (interrupt remapping then runs in x2APIC mode unless ruled out). */
+        public Builder x2apicCpu(boolean on) { this.cpuX2apic = on; return this; }
+        /**
+         * Called once the units are set up and before translation is enabled (iommu_device_register probing
+         * the bus): the place to probe devices into groups and default domains.
+         */
+        public Builder onProbe(java.util.function.Consumer<IommuSubsystem> p) { this.probe = Objects.requireNonNull(p); return this; }
+        /** Devices whose RMRRs do not forbid an unmanaged domain (Linux: USB and graphics). */
+        /** How dev_printk names a device: "DRIVER 0000:BB:DD.F" (default "pci 0000:BB:DD.F"). */
+        public Builder deviceLabel(java.util.function.Function<PciDev, String> f) { this.deviceLabel = Objects.requireNonNull(f); return this; }
+        public Builder rmrrRelaxable(java.util.function.Predicate<PciDev> p) { this.rmrrRelaxable = Objects.requireNonNull(p); return this; }
         /** Flush-queue size and timeout (defaults 256 entries, 10 ms). */
         public Builder flushQueue(int size, long timeoutNs) {
             if (size < 1 || timeoutNs < 0) throw new IllegalArgumentException("flush queue " + size + "/" + timeoutNs);
@@ -147,6 +162,11 @@ public final class IommuSubsystem {
     private final int fqSize;
     private final long fqTimeoutNs;
     private final RateLimit faultRatelimit;
+    private final boolean cpuX2apic;
+    private final java.util.function.Consumer<IommuSubsystem> probeHook;
+    private final java.util.function.Predicate<PciDev> rmrrRelaxable;
+    private final java.util.function.Function<PciDev, String> deviceLabel;
+    private IrqRemapping irqRemapping;
 
     private final List<IntelIommu> bySeq = new ArrayList<>();
     /** dmar_drhd_units order: specific units in reverse table order, then INCLUDE_PCI_ALL units. */
@@ -173,6 +193,10 @@ public final class IommuSubsystem {
         this.topology = b.topology;
         this.fqSize = b.fqSize;
         this.fqTimeoutNs = b.fqTimeoutNs;
+        this.cpuX2apic = b.cpuX2apic;
+        this.probeHook = b.probe;
+        this.rmrrRelaxable = b.rmrrRelaxable;
+        this.deviceLabel = b.deviceLabel;
         this.faultRatelimit = new RateLimit(clock::now, RateLimit.DEFAULT_INTERVAL_NS, RateLimit.DEFAULT_BURST);
     }
 
@@ -187,7 +211,13 @@ public final class IommuSubsystem {
         // With interrupt remapping allowed, the DMAR table is parsed early (IR preparation at APIC setup);
         // otherwise intel_iommu_init parses it, after the generic IOMMU core has initialised.
         boolean parsed = false;
-        if (!cmdline.intremapOff()) parsed = parseDmarTable();
+        if (!cmdline.intremapOff()) {
+            parsed = parseDmarTable();
+            // Interrupt remapping needs the invalidation queue; the register-only mode rules it out.
+            if (parsed && invalidation != IntelIommu.InvalidationMode.REGISTER) {
+                irqRemapping = IrqRemapping.enable(List.copyOf(bySeq), table, cmdline, cpuX2apic, memory, pages, log);
+            }
+        }
         subsysInit();
         if (cmdline.intremapOff()) parsed = parseDmarTable();
         enabled = cmdline.iommuEnabled(defaultOn) && parsed && !bySeq.isEmpty();
@@ -211,6 +241,7 @@ public final class IommuSubsystem {
                 strict = true;
             }
         }
+        probeHook.accept(this);
         for (IntelIommu u : drhdList) {
             u.enableTranslation();
             u.disableProtectedMemoryRegions();
@@ -267,6 +298,9 @@ public final class IommuSubsystem {
     }
 
     // ---- queries ----------------------------------------------------------------------------------------
+
+    /** Interrupt remapping, or null when it is not enabled. */
+    public IrqRemapping irqRemapping() { return irqRemapping; }
 
     /** True when DMA remapping is on (intel_iommu enabled and the units brought up). */
     public boolean enabled() { return enabled; }
@@ -453,6 +487,12 @@ public final class IommuSubsystem {
             devices.put(key(dev), st);
         }
         IntelIommu u = st.unit;
+        if (domain.type() == Domain.Type.UNMANAGED && !rmrrsFor(dev).isEmpty() && !rmrrRelaxable.test(dev)) {
+            // device_rmrr_is_relaxable / device_is_rmrr_locked: the firmware needs its RMRR mapped 1:1 forever.
+            log.warn(deviceLabel.apply(dev) + ": Device is ineligible for IOMMU domain attach due to platform RMRR requirement."
+                    + "  Contact your platform vendor.");
+            throw new IommuException("EPERM", dev.name() + " has an RMRR and cannot join an unmanaged domain");
+        }
         if (domain.destroyed()) throw new IommuException("EINVAL", domain + " was destroyed");
         if (domain.pageTable() != null) {
             if (!u.cap().supportsLevels(domain.agaw() + 2) || domain.superpageLevels() > u.superpageLevels(true)) {

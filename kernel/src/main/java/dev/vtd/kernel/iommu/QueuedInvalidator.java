@@ -12,7 +12,11 @@ import dev.vtd.platform.memory.PhysicalMemory;
  */
 public final class QueuedInvalidator implements Invalidator {
     // Descriptor types (6.5.2.*) in bits 3:0.
-    static final long TYPE_CONTEXT = 0x1, TYPE_IOTLB = 0x2, TYPE_WAIT = 0x5;
+    static final long TYPE_CONTEXT = 0x1, TYPE_IOTLB = 0x2, TYPE_IEC = 0x4, TYPE_WAIT = 0x5;
+    /** Interrupt entry cache invalidation (6.5.2.7): G bit 4 (1 = index-selective), IM 31:27, IIDX 47:32. */
+    static final long IEC_INDEX_SELECTIVE = 1L << 4;
+    static final int IEC_IM_SHIFT = 27;
+    static final int IEC_IIDX_SHIFT = 32;
     static final int G_SHIFT = 4;
     static final int DID_SHIFT = 16;
     static final int CC_SID_SHIFT = 32;
@@ -90,6 +94,15 @@ public final class QueuedInvalidator implements Invalidator {
         long hi = granularity == IOTLB_PAGE
                 ? (address & ~0xFFFL) | (leafOnly ? IOTLB_IH : 0) | (addressMask & 0x3F) : 0;
         submit(lo, hi);
+    }
+
+    /** Invalidates the interrupt entry cache: everything, or 2^mask entries from {@code index}. */
+    public void flushIec(boolean global, int index, int mask) {
+        long lo = TYPE_IEC;
+        if (!global) {
+            lo |= IEC_INDEX_SELECTIVE | ((long) (mask & 0x1F) << IEC_IM_SHIFT) | ((long) (index & 0xFFFF) << IEC_IIDX_SHIFT);
+        }
+        submit(lo, 0);
     }
 
     /** Writes the descriptor and a status-writing wait descriptor, moves IQT, and polls the status word. */

@@ -4,12 +4,14 @@ import dev.vtd.platform.interrupt.InterruptSink;
 import dev.vtd.platform.iommu.inval.DeviceTlbRegistry;
 import dev.vtd.platform.iommu.inval.InvalidationQueue;
 import dev.vtd.platform.iommu.ir.InterruptRemappingUnit;
+import dev.vtd.platform.iommu.prq.PageRequestQueue;
 import dev.vtd.platform.iommu.regs.Reg;
 import dev.vtd.platform.memory.PhysicalMemory;
 
 /**
  * A remapping unit with the blocks its ECAP advertises attached: queued invalidation (ECAP.QI)
- * and interrupt remapping (ECAP.IR, with posted interrupts when CAP.PI). The one call callers
+ * interrupt remapping (ECAP.IR, with posted interrupts when CAP.PI) and page request services
+ * (ECAP.PRS: the page request queue, answered through page group responses). The one call callers
  * (machines, qtest) use to get a fully wired unit:
  * {@code Iommu iommu = Iommu.create(config, memory, sink); iommu.unit()}.
  */
@@ -20,6 +22,7 @@ public final class Iommu {
     private final RemappingUnit unit;
     private final InvalidationQueue queue;
     private final InterruptRemappingUnit interruptRemapping;
+    private final PageRequestQueue pageRequests;
     private final DeviceTlbRegistry deviceTlbs = new DeviceTlbRegistry();
 
     private Iommu(RemappingUnit.Config config, PhysicalMemory memory, InterruptSink sink) {
@@ -28,7 +31,12 @@ public final class Iommu {
         this.interruptRemapping = config.ecap().ir() ? new InterruptRemappingUnit(unit, DEFAULT_IEC_ENTRIES) : null;
         if (queue != null && interruptRemapping != null) queue.setInterruptEntryCache(interruptRemapping);
         if (interruptRemapping != null) unit.setInterruptRemapping(interruptRemapping);
-        if (queue != null || interruptRemapping != null) unit.setRegisterExtension(new Extension());
+        this.pageRequests = config.ecap().prs() ? new PageRequestQueue(unit, deviceTlbs) : null;
+        if (pageRequests != null) {
+            unit.setPageRequestSink(pageRequests);
+            if (queue != null) queue.setPageRequestDrain(pageRequests);
+        }
+        if (queue != null || interruptRemapping != null || pageRequests != null) unit.setRegisterExtension(new Extension());
     }
 
     public static Iommu create(RemappingUnit.Config config, PhysicalMemory memory, InterruptSink sink) {
@@ -43,6 +51,9 @@ public final class Iommu {
     /** The interrupt-remapping block, or null without ECAP.IR. */
     public InterruptRemappingUnit interruptRemapping() { return interruptRemapping; }
 
+    /** The page request queue, or null without ECAP.PRS. */
+    public PageRequestQueue pageRequests() { return pageRequests; }
+
     /** Device-TLBs of the unit's endpoints, for device-TLB invalidations (register them by SID). */
     public DeviceTlbRegistry deviceTlbs() { return deviceTlbs; }
 
@@ -52,6 +63,7 @@ public final class Iommu {
         public long readQword(int off) {
             if (queue != null && InvalidationQueue.owns(off)) return queue.readQword(off);
             if (interruptRemapping != null && InterruptRemappingUnit.owns(off)) return interruptRemapping.readQword(off);
+            if (pageRequests != null && PageRequestQueue.owns(off)) return pageRequests.readQword(off);
             return 0;
         }
 
@@ -60,6 +72,8 @@ public final class Iommu {
             if (queue != null && InvalidationQueue.owns(off)) queue.writeQword(off, value, mask);
             else if (interruptRemapping != null && InterruptRemappingUnit.owns(off)) {
                 interruptRemapping.writeQword(off, value, mask);
+            } else if (pageRequests != null && PageRequestQueue.owns(off)) {
+                pageRequests.writeQword(off, value, mask);
             }
         }
 
@@ -80,6 +94,7 @@ public final class Iommu {
         public void reset() {
             if (queue != null) queue.reset();
             if (interruptRemapping != null) interruptRemapping.reset();
+            if (pageRequests != null) pageRequests.reset();
         }
     }
 }

@@ -1,10 +1,12 @@
 package dev.vtd.platform.iommu;
 
+import dev.vtd.platform.bus.AtsPort;
 import dev.vtd.platform.bus.DmaPort;
 import dev.vtd.platform.bus.MmioDevice;
 import dev.vtd.platform.interrupt.InterruptSink;
 import dev.vtd.platform.iommu.cache.ContextCacheEntry;
 import dev.vtd.platform.iommu.cache.IotlbEntry;
+import dev.vtd.platform.iommu.cache.PasidCacheEntry;
 import dev.vtd.platform.iommu.cache.SetAssociativeCache;
 import dev.vtd.platform.iommu.fault.Fault;
 import dev.vtd.platform.iommu.fault.FaultReason;
@@ -23,10 +25,14 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.StampedLock;
 
 /**
- * One DMA-remapping hardware unit (a DRHD), in legacy (non-scalable) mode: the register file
- * (VT-d spec chapter 11), root and context tables (9.1, 9.3), second-stage translation (3.7, 9.8),
- * fault recording (7.3), the context cache and IOTLB with register-based invalidation (6.5.1), and
- * the protected memory regions (3.15 / 11.4.10).
+ * One DMA-remapping hardware unit (a DRHD): the register file (VT-d spec chapter 11), legacy-mode
+ * root and context tables (9.1, 9.3), second-stage translation (3.7, 9.8), fault recording (7.3),
+ * the context cache and IOTLB with register-based invalidation (6.5.1), and the protected memory
+ * regions (3.15 / 11.4.10). With ECAP.SMTS and RTADDR.TTM = 01b latched by SRTP it translates in
+ * scalable mode ({@link ScalableTranslation}: PASID tables, first-stage, second-stage, nested and
+ * pass-through translation, the PASID cache); requests with PASID, ATS translation and translated
+ * requests and page requests enter through {@link #translate(int, int, long, Access, boolean, boolean)},
+ * {@link #read(int, int, boolean, long, MemorySegment, long, long)} and the {@link AtsPort} methods.
  *
  * <p>As a {@link DmaPort} it is what the devices it owns issue DMA into; as an {@link MmioDevice} it is
  * its register block. The unit honours what its CAP/ECAP advertise and nothing more.
@@ -37,10 +43,14 @@ import java.util.concurrent.locks.StampedLock;
  * in flight (the drain of 6.5.5), and the cache epochs stop a walk that read stale tables from
  * inserting its result afterwards.
  */
-public final class RemappingUnit implements MmioDevice, DmaPort {
+public final class RemappingUnit implements MmioDevice, DmaPort, AtsPort {
     /** The interrupt address range 0xFEEx_xxxx (3.14): requests there are interrupts, not DMA. */
     public static final long INTERRUPT_RANGE_BASE = 0xFEE0_0000L;
     public static final long INTERRUPT_RANGE_SIZE = 0x10_0000L;
+    /** RTADDR.TTM encodings (11.4.6): legacy and scalable mode (10b reserved, 11b abort-DMA mode). */
+    public static final int TTM_LEGACY = 0, TTM_SCALABLE = 1;
+    /** Default PASID-cache size of a scalable-mode unit. */
+    public static final int PASID_CACHE_ENTRIES = 128;
 
     /** Static configuration of a unit. */
     public record Config(String name, int version, Cap cap, Ecap ecap, int hostAddressWidth, int iotlbEntries,
@@ -90,6 +100,10 @@ public final class RemappingUnit implements MmioDevice, DmaPort {
     private final SetAssociativeCache<ContextCacheEntry> contextCache;
     private final SetAssociativeCache<IotlbEntry> iotlb;
     private final SecondStageWalker walker;
+    private final SetAssociativeCache<PasidCacheEntry> pasidCache;
+    private final ScalableTranslation scalableMode;
+    /** Set by SRTP when ECAP.SMTS and RTADDR.TTM != 00b: requests take the scalable-mode path. */
+    private volatile boolean scalable;
     private final StampedLock drain = new StampedLock();
     private final int froBytes;
     private final int iroBytes;
@@ -137,6 +151,8 @@ public final class RemappingUnit implements MmioDevice, DmaPort {
         this.contextCache = new SetAssociativeCache<>("context-cache", config.contextCacheEntries(), 4);
         this.iotlb = new SetAssociativeCache<>("iotlb", config.iotlbEntries(), config.iotlbWays());
         this.walker = new SecondStageWalker(memory, config.hostAddressWidth(), cap.sllps(), ecap.sc());
+        this.pasidCache = new SetAssociativeCache<>("pasid-cache", ecap.smts() ? PASID_CACHE_ENTRIES : 0, 4);
+        this.scalableMode = ecap.smts() ? new ScalableTranslation(this, pasidCache, walker) : null;
         this.froBytes = cap.froBytes();
         this.iroBytes = ecap.iroBytes();
     }
@@ -148,6 +164,10 @@ public final class RemappingUnit implements MmioDevice, DmaPort {
     public FaultRecording faults() { return faults; }
     public SetAssociativeCache<ContextCacheEntry> contextCache() { return contextCache; }
     public SetAssociativeCache<IotlbEntry> iotlb() { return iotlb; }
+    public SetAssociativeCache<PasidCacheEntry> pasidCache() { return pasidCache; }
+    /** True while the unit translates in scalable mode (SRTP latched TTM != 00b on an SMTS unit). */
+    public boolean scalableMode() { return scalable; }
+    WalkObserver walkObserver() { return walkObserver; }
     public InterruptSink interruptSink() { return interrupts; }
 
     public void setWalkObserver(WalkObserver o) { this.walkObserver = o; }
@@ -188,6 +208,33 @@ public final class RemappingUnit implements MmioDevice, DmaPort {
         return e == null ? -1 - lastFault.get().code : e.translate(iova);
     }
 
+    /**
+     * Translates one request with PASID ({@code pasid} >= 0) or without ({@link #NO_PASID}), with
+     * its privilege (supervisor) and execute attributes, recording a fault if it is blocked. In
+     * scalable mode a request without PASID uses the context's RID_PASID and RID_PRIV; in legacy
+     * mode a request with PASID is blocked (0x31) and the others translate as {@link #translate(int, long, Access)}.
+     */
+    public Translation translate(int sourceId, int pasid, long iova, Access access, boolean privileged, boolean execute) {
+        if (!translationEnabled()) return new Translation(true, iova, PhysicalMemory.PAGE_SIZE, 0, true, true, null);
+        IotlbEntry e = lookupPasid(sourceId & 0xFFFF, pasid, iova, access, privileged, execute);
+        if (e == null) return Translation.fault(lastFault.get());
+        return new Translation(true, e.translate(iova), e.pageSize(), e.domainId(), e.read(), e.write(), null);
+    }
+
+    /** The slow-path lookup of a request that may carry a PASID, privilege or execute. */
+    private IotlbEntry lookupPasid(int sid, int pasid, long iova, Access access, boolean privileged, boolean execute) {
+        if (pasid < 0 && !privileged && !execute) return lookup(sid, iova, access);
+        boolean write = access == Access.WRITE;
+        if (scalable) return scalableMode.lookup(sid, pasid, iova, write, privileged, execute);
+        if (pasid >= 0) {
+            // 7.1.3: a request with PASID while the root table is in legacy mode.
+            reportFault(new Fault(sid, iova & ~0xFFFL, !write, Fault.AT_UNTRANSLATED, true, pasid, execute, privileged,
+                    FaultReason.SM_TTM0_PASID), false);
+            return null;
+        }
+        return lookup(sid, iova, access);
+    }
+
     /** Per-thread reason of the last blocked lookup (avoids allocating a result on the hot path). */
     private final ThreadLocal<FaultReason> lastFault = new ThreadLocal<>();
 
@@ -216,6 +263,15 @@ public final class RemappingUnit implements MmioDevice, DmaPort {
         boolean write = access == Access.WRITE;
         long contextEpoch = contextCache.epoch();
         long iotlbEpoch = iotlb.epoch();
+        if (scalable) {
+            // Scalable mode, request without PASID: the context's RID_PASID names the PASID entry.
+            IotlbEntry e = scalableMode.lookup(sid, NO_PASID, iova, write, false, false);
+            if (e == null) return null;
+            if (!e.passThrough() && contextCache.capacity() > 0 && iotlb.capacity() > 0) {
+                mru = new Mru(sid, e, contextEpoch, iotlbEpoch);
+            }
+            return e;
+        }
         ContextCacheEntry cc = context(sid);
         if (cc.fault() != null) {
             return fail(sid, iova, !write, cc.fault(), cc.faultProcessingDisable());
@@ -264,8 +320,26 @@ public final class RemappingUnit implements MmioDevice, DmaPort {
      * whose R and W say what the page allows (both 0 for a not-present page).
      */
     public Translation translationRequest(int sourceId, long iova, boolean write) {
+        return translationRequest(sourceId, NO_PASID, iova, write, false, false);
+    }
+
+    /**
+     * A PCIe ATS translation request with or without PASID ({@code pasid} = {@link #NO_PASID}).
+     * Scalable mode (4.2.3): the context entry's DTE must be set (else 0x44); not-present and
+     * access conditions give a completion with R = W = 0 or the access allowed; W is granted only
+     * for a write request or a page whose D is already set. Legacy mode: a request with PASID is
+     * blocked with 0x31.
+     */
+    public Translation translationRequest(int sourceId, int pasid, long iova, boolean write, boolean privileged,
+                                          boolean execute) {
         int sid = sourceId & 0xFFFF;
         if (!translationEnabled()) return new Translation(true, iova, PhysicalMemory.PAGE_SIZE, 0, true, true, null);
+        if (scalable) return scalableMode.translationRequest(sid, pasid, iova, write, privileged, execute);
+        if (pasid >= 0) {
+            reportFault(new Fault(sid, iova & ~0xFFFL, !write, Fault.AT_TRANSLATION_REQUEST, true, pasid, execute,
+                    privileged, FaultReason.SM_TTM0_PASID), false);
+            return Translation.fault(FaultReason.SM_TTM0_PASID);
+        }
         ContextCacheEntry cc = context(sid);
         FaultReason reason = cc.fault();
         if (reason == null && cc.context().translationType() == ContextEntry.TT_UNTRANSLATED) {
@@ -303,10 +377,20 @@ public final class RemappingUnit implements MmioDevice, DmaPort {
     }
 
     private IotlbEntry fail(int sid, long iova, boolean read, FaultReason reason, boolean fpd) {
-        lastFault.set(reason);
-        faultsSeen++;
-        faults.report(Fault.dma(sid, iova, read, reason), fpd);
+        reportFault(Fault.dma(sid, iova, read, reason), fpd);
         return null;
+    }
+
+    /** Records a DMA-remapping fault (suppressed when {@code fpd}) and remembers it as this thread's last. */
+    void reportFault(Fault f, boolean fpd) {
+        lastFault.set(f.reason());
+        faultsSeen++;
+        faults.report(f, fpd);
+    }
+
+    FaultReason lastFaultReason() {
+        FaultReason r = lastFault.get();
+        return r == null ? FaultReason.SOFTWARE : r;
     }
 
     /** The context for a source ID: from the context cache, else walked from the root table. */
@@ -360,6 +444,28 @@ public final class RemappingUnit implements MmioDevice, DmaPort {
      */
     @Override
     public long read(int requesterId, long address, MemorySegment dst, long dstOffset, long length) {
+        // Fast path: the whole read lies in the page of the most recent translation, which no
+        // invalidation has touched since (same checks as lookup(), done once for the transfer).
+        Mru m = mru;
+        if (m != null && length > 0 && m.sid == (requesterId & 0xFFFF)) {
+            IotlbEntry e = m.entry;
+            long off = address - e.iovaBase();
+            if (off >= 0 && off <= e.pageSize() - length && e.read() && !e.passThrough()
+                    && (gsts & Reg.GSTS_TES) != 0 && !inInterruptRange(address, length)
+                    && m.iotlbEpoch == iotlb.epoch() && m.contextEpoch == contextCache.epoch()) {
+                long stamp = drain.tryOptimisticRead();
+                if (stamp != 0) {
+                    memory.copyTo(e.hpaBase() + off, dst, dstOffset, length);
+                    if (drain.validate(stamp)) {
+                        dmaRequests++;
+                        dmaReadBytes += length;
+                        contextCache.countHit();
+                        iotlb.countHit();
+                        return length;
+                    }
+                }
+            }
+        }
         dmaRequests++;
         if (length <= 0) {
             if (length == 0 && translationEnabled()) lookup(requesterId & 0xFFFF, address, Access.ZERO_LENGTH_READ);
@@ -412,6 +518,192 @@ public final class RemappingUnit implements MmioDevice, DmaPort {
         } finally {
             drain.unlockRead(stamp);
         }
+    }
+
+    /**
+     * A device read with PASID ({@link #NO_PASID} for none), privilege and execute attributes
+     * (PCIe PASID TLP prefix). Runs under the drain lock like a write.
+     */
+    public long read(int requesterId, int pasid, boolean privileged, boolean execute, long address, MemorySegment dst,
+                     long dstOffset, long length) {
+        if (pasid < 0 && !privileged && !execute) return read(requesterId, address, dst, dstOffset, length);
+        dmaRequests++;
+        if (length <= 0) return 0;
+        long stamp = drain.readLock();
+        try {
+            return finishRead(transferPasid(requesterId, pasid, privileged, execute, address, dst, dstOffset, length,
+                    false), length);
+        } finally {
+            drain.unlockRead(stamp);
+        }
+    }
+
+    /** A device read with PASID and privilege (no execute). */
+    public long read(int requesterId, int pasid, boolean privileged, long address, MemorySegment dst, long dstOffset,
+                     long length) {
+        return read(requesterId, pasid, privileged, false, address, dst, dstOffset, length);
+    }
+
+    /** A device write with PASID ({@link #NO_PASID} for none) and privilege. */
+    public long write(int requesterId, int pasid, boolean privileged, long address, MemorySegment src, long srcOffset,
+                      long length) {
+        if (pasid < 0 && !privileged) return write(requesterId, address, src, srcOffset, length);
+        dmaRequests++;
+        if (length <= 0) return 0;
+        long stamp = drain.readLock();
+        try {
+            long done = transferPasid(requesterId, pasid, privileged, false, address, src, srcOffset, length, true);
+            if (done < length) blockedRequests.increment();
+            dmaWriteBytes += done;
+            return done;
+        } finally {
+            drain.unlockRead(stamp);
+        }
+    }
+
+    private long transferPasid(int requesterId, int pasid, boolean priv, boolean exec, long address, MemorySegment buf,
+                               long bufOffset, long length, boolean write) {
+        boolean te = translationEnabled();
+        int sid = requesterId & 0xFFFF;
+        Access access = write ? Access.WRITE : Access.READ;
+        long done = 0;
+        while (done < length) {
+            long a = address + done;
+            long pa, chunk;
+            boolean remapped;
+            if (!te) {
+                if (inInterruptRange(a, 1)) break;
+                pa = a;
+                chunk = clipToInterruptRange(a, length - done);
+                remapped = false;
+            } else {
+                // With PASID the address is translated even inside 0xFEEx_xxxx (3.14 applies to requests without PASID).
+                if (pasid < 0 && inInterruptRange(a, 1)) break;
+                IotlbEntry e = lookupPasid(sid, pasid, a, access, priv, exec);
+                if (e == null) break;
+                pa = e.translate(a);
+                chunk = Math.min(length - done, e.iovaBase() + e.pageSize() - a);
+                if (pasid < 0) chunk = clipToInterruptRange(a, chunk);
+                remapped = !e.passThrough();
+            }
+            if (!remapped && pmrBlocks(pa, chunk)) {
+                pmrBlocked.increment();
+                break;
+            }
+            if (write) memory.copyFrom(buf, bufOffset + done, pa, chunk);
+            else memory.copyTo(pa, buf, bufOffset + done, chunk);
+            done += chunk;
+        }
+        return done;
+    }
+
+    // =========================================================================================
+    // ATS (AtsPort): translation requests, translated requests, page requests
+    // =========================================================================================
+
+    @Override
+    public Completion translate(int requesterId, int pasid, long address, boolean write, boolean privileged,
+                                boolean execute) {
+        Translation t = translationRequest(requesterId, pasid, address, write, privileged, execute);
+        return new Completion(t.ok(), t.ok() ? t.hpa() : 0, t.ok() ? t.pageSize() : 0, t.read(), t.write());
+    }
+
+    /**
+     * Whether a translated request (AT = 10b) from this requester is blocked (4.2.4): legacy mode
+     * allows it when the context's TT is 01b (device-TLBs), else 0xD; scalable mode when DTE is
+     * set, else 0x44. Context errors block it with their reason. Records the fault.
+     */
+    private boolean translatedBlocked(int sid, long address, boolean write) {
+        if (!translationEnabled()) return false;
+        FaultReason r;
+        boolean fpd;
+        if (scalable) {
+            r = scalableMode.translatedRequestDenied(sid);
+            fpd = r != null && scalableMode.contextFpd(sid);
+        } else {
+            ContextCacheEntry cc = context(sid);
+            r = cc.fault();
+            if (r == null && cc.context().translationType() != ContextEntry.TT_DEVICE_TLB) r = FaultReason.TRANSLATION_BLOCKED;
+            fpd = cc.faultProcessingDisable();
+        }
+        if (r == null) return false;
+        reportFault(new Fault(sid, address & ~0xFFFL, !write, Fault.AT_TRANSLATED, false, 0, false, false, r), fpd);
+        return true;
+    }
+
+    @Override
+    public long readTranslated(int requesterId, long address, MemorySegment dst, long dstOffset, long length) {
+        dmaRequests++;
+        if (length <= 0 || translatedBlocked(requesterId & 0xFFFF, address, false)) return 0;
+        long n = clipToInterruptRange(address, length);
+        if (inInterruptRange(address, 1) || !memory.isRam(address, n)) return 0;
+        memory.copyTo(address, dst, dstOffset, n);
+        dmaReadBytes += n;
+        return n;
+    }
+
+    @Override
+    public long writeTranslated(int requesterId, long address, MemorySegment src, long srcOffset, long length) {
+        dmaRequests++;
+        if (length <= 0 || translatedBlocked(requesterId & 0xFFFF, address, true)) return 0;
+        if (inInterruptRange(address, length)) {
+            if (length == 4 && (address & 3) == 0) {
+                interruptRequest(requesterId & 0xFFFF, address, src.get(LE_INT, srcOffset));
+                return 4;
+            }
+            return 0;
+        }
+        long stamp = drain.readLock();
+        try {
+            memory.copyFrom(src, srcOffset, address, length);
+            dmaWriteBytes += length;
+            return length;
+        } finally {
+            drain.unlockRead(stamp);
+        }
+    }
+
+    /** Where page requests go once the unit has checked them (the page request queue, 7.5.1). */
+    public interface PageRequestSink {
+        /** Queues a page request (its fields as decoded from the PRI message). */
+        void pageRequest(int requesterId, int pasid, long address, boolean read, boolean write, boolean execute,
+                         boolean privileged, boolean lastInGroup, int groupIndex);
+
+        /** Answers a page request group directly, without software (invalid requests). */
+        void respond(int requesterId, int pasid, int groupIndex, int responseCode);
+    }
+
+    private volatile PageRequestSink pageRequests;
+
+    public void setPageRequestSink(PageRequestSink sink) { this.pageRequests = sink; }
+
+    /**
+     * A page request (7.5.1). Scalable mode: the context entry must be present with PRE (0x47)
+     * and, for a request with PASID, PASIDE (0x45); then it is queued. Legacy mode: blocked with
+     * 0x32. A blocked last request of a group is answered with "Invalid Request".
+     */
+    @Override
+    public void pageRequest(int requesterId, int pasid, long address, boolean read, boolean write, boolean execute,
+                            boolean privileged, boolean lastInGroup, int groupIndex) {
+        int sid = requesterId & 0xFFFF;
+        PageRequestSink sink = pageRequests;
+        FaultReason r;
+        boolean fpd = false;
+        if (sink == null) {
+            return;                                     // no page request support: the message is dropped
+        } else if (!scalable) {
+            r = FaultReason.SM_TTM0_PAGE_GROUP;
+        } else {
+            r = scalableMode.pageRequestDenied(sid, pasid);
+            fpd = r != null && scalableMode.contextFpd(sid);
+        }
+        if (r == null) {
+            sink.pageRequest(sid, pasid, address, read, write, execute, privileged, lastInGroup, groupIndex);
+            return;
+        }
+        reportFault(new Fault(sid, address & ~0xFFFL, !write, Fault.AT_TRANSLATION_REQUEST, pasid >= 0,
+                Math.max(pasid, 0), execute, privileged, r), fpd);
+        if (lastInGroup) sink.respond(sid, pasid, groupIndex, 1);
     }
 
     private static final java.lang.foreign.ValueLayout.OfInt LE_INT =
@@ -501,12 +793,25 @@ public final class RemappingUnit implements MmioDevice, DmaPort {
         long stamp = drain.writeLock();
         try {
             switch (granularity) {
-                case 1 -> contextCache.invalidateAll();
-                case 2 -> contextCache.invalidateIf(e -> e.domainId() == domainId);
+                case 1 -> {
+                    contextCache.invalidateAll();
+                    pasidCache.invalidateAll();
+                }
+                case 2 -> {
+                    // Scalable-mode context entries carry no domain ID: a domain-selective request
+                    // is performed on every entry (a permitted superset).
+                    if (scalable) {
+                        contextCache.invalidateAll();
+                        pasidCache.invalidateAll();
+                    } else {
+                        contextCache.invalidateIf(e -> e.domainId() == domainId);
+                    }
+                }
                 case 3 -> {
                     // FM: 00 none, 01 mask bit 2, 10 mask bits 2:1, 11 mask bits 2:0 of the function number.
                     int m = functionMask == 0 ? 0xFFFF : 0xFFFF & ~(((1 << functionMask) - 1) << (3 - functionMask));
                     contextCache.invalidateIf(e -> (e.sourceId() & m) == (sourceId & m));
+                    pasidCache.invalidateIf(e -> (e.sourceId() & m) == (sourceId & m));
                 }
                 default -> {
                     return 0; // reserved request: not performed
@@ -540,6 +845,34 @@ public final class RemappingUnit implements MmioDevice, DmaPort {
                 }
             }
             return granularity;
+        } finally {
+            drain.unlockWrite(stamp);
+        }
+    }
+
+    /**
+     * PASID-cache invalidation (6.5.2.2): G 00 domain-selective, 01 PASID-selective within the
+     * domain, 11 global. A legacy-mode unit has no PASID cache: nothing to do but drain.
+     */
+    public void invalidatePasidCache(int granularity, int domainId, int pasid) {
+        long stamp = drain.writeLock();
+        try {
+            if (scalableMode != null) scalableMode.invalidatePasidCache(granularity, domainId, pasid);
+        } finally {
+            drain.unlockWrite(stamp);
+        }
+    }
+
+    /**
+     * PASID-based IOTLB invalidation (6.5.2.4): G 10 the non-global first-stage and nested
+     * mappings of (domain, PASID), G 11 its pages in [address, address + 2^(12+AM)). Mappings of
+     * second-stage-only PASID entries are domain-tagged and not its scope: they stay cached
+     * (as QEMU does; software invalidates them with IOTLB descriptors).
+     */
+    public void invalidatePasidIotlb(int granularity, int domainId, int pasid, long address, int addressMask) {
+        long stamp = drain.writeLock();
+        try {
+            if (scalableMode != null) scalableMode.invalidatePasidIotlb(granularity, domainId, pasid, address, addressMask);
         } finally {
             drain.unlockWrite(stamp);
         }
@@ -674,12 +1007,28 @@ public final class RemappingUnit implements MmioDevice, DmaPort {
         int st = gsts;
         // SRTP: latch the root table pointer (and its TTM) and report RTPS.
         if ((cmd & Reg.GCMD_SRTP) != 0) {
+            boolean wasScalable = scalable;
             rootTable = rtaddr;
             st |= Reg.GSTS_RTPS;
+            boolean nowScalable = ecap.smts() && translationTableMode() != TTM_LEGACY;
+            mru = null;
+            if (nowScalable != wasScalable) {
+                // A change of translation mode: no entry of the other mode's format may be used.
+                long stamp = drain.writeLock();
+                try {
+                    scalable = nowScalable;
+                    contextCache.invalidateAll();
+                    pasidCache.invalidateAll();
+                    iotlb.invalidateAll();
+                } finally {
+                    drain.unlockWrite(stamp);
+                }
+            }
             if (cap.esrtps()) {
                 long stamp = drain.writeLock();
                 try {
                     contextCache.invalidateAll();
+                    pasidCache.invalidateAll();
                     iotlb.invalidateAll();
                 } finally {
                     drain.unlockWrite(stamp);
@@ -775,7 +1124,10 @@ public final class RemappingUnit implements MmioDevice, DmaPort {
         phmbase = phmlimit = 0;
         faults.reset();
         if (extension != null) extension.reset();
+        scalable = false;
+        mru = null;
         contextCache.invalidateAll();
+        pasidCache.invalidateAll();
         iotlb.invalidateAll();
     }
 

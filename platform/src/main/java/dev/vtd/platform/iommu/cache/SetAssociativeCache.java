@@ -92,6 +92,22 @@ public final class SetAssociativeCache<E extends Keyed> {
         return null;
     }
 
+    /** Lookup of an entry with both this key and this {@link Keyed#cacheTag() tag}, without counting. */
+    @SuppressWarnings("unchecked")
+    public E peek(long key, long tag) {
+        if (ways == 0) return null;
+        int base = setBase(key);
+        for (int i = base, end = base + ways; i < end; i++) {
+            Keyed k = (Keyed) SLOT.getAcquire(slots, i);
+            if (k != null && k.cacheKey() == key && k.cacheTag() == tag) {
+                long t = tick;
+                if (lastUse[i] != t) lastUse[i] = t;
+                return (E) k;
+            }
+        }
+        return null;
+    }
+
     public void countHit() {
         hits++;
     }
@@ -117,6 +133,7 @@ public final class SetAssociativeCache<E extends Keyed> {
             return false;
         }
         long key = entry.cacheKey();
+        long tag = entry.cacheTag();
         int base = setBase(key);
         int victim = -1;
         int empty = -1;
@@ -125,7 +142,7 @@ public final class SetAssociativeCache<E extends Keyed> {
             Keyed k = slots[i];
             if (k == null) {
                 if (empty < 0) empty = i;
-            } else if (k.cacheKey() == key) {
+            } else if (k.cacheKey() == key && k.cacheTag() == tag) {
                 victim = i;
                 break;
             } else if (lastUse[i] < lastUse[lru] || slots[lru] == null) {
@@ -133,7 +150,9 @@ public final class SetAssociativeCache<E extends Keyed> {
             }
         }
         if (victim < 0) victim = empty >= 0 ? empty : lru;
-        if (slots[victim] != null && slots[victim].cacheKey() != key) evictions.increment();
+        if (slots[victim] != null && (slots[victim].cacheKey() != key || slots[victim].cacheTag() != tag)) {
+            evictions.increment();
+        }
         lastUse[victim] = ++tick;
         SLOT.setRelease(slots, victim, entry);
         inserts.increment();

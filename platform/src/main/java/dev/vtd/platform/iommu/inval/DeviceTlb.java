@@ -22,6 +22,21 @@ public interface DeviceTlb {
      */
     Completion invalidate(DeviceTlbInvalidationRequest request);
 
-    /** An invalidation request as it goes to the endpoint. */
-    record DeviceTlbInvalidationRequest(int sourceId, int physicalFunctionSid, long address, long size) {}
+    /**
+     * A page group response (VT-d spec 7.5.1, PCIe PRG Response) for the endpoint's page
+     * requests. Endpoints without a page request interface ignore it.
+     */
+    default void pageGroupResponse(InvalidationDescriptor.PageGroupResponse response) {}
+
+    /**
+     * An invalidation request as it goes to the endpoint: {@code pasid} -1 for a device-TLB
+     * invalidation without PASID (all of the endpoint's untagged translations); {@code global}
+     * also removes global translations of every PASID.
+     */
+    record DeviceTlbInvalidationRequest(int sourceId, int physicalFunctionSid, long address, long size, int pasid,
+                                        boolean global) {
+        public DeviceTlbInvalidationRequest(int sourceId, int physicalFunctionSid, long address, long size) {
+            this(sourceId, physicalFunctionSid, address, size, -1, false);
+        }
+    }
 }

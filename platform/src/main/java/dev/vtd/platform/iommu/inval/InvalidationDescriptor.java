@@ -265,11 +265,91 @@ public sealed interface InvalidationDescriptor {
         }
     }
 
+    /**
+     * PASID-based device-TLB invalidate (6.5.2.6): to the endpoint SID's device-TLB for one PASID;
+     * qw0: MIP 8:4, PFSID 15:12 and 63:52, SID 31:16, PASID 51:32; qw1: G 0 (all PASIDs' global
+     * mappings), S 11, ADDR 63:12 (S: the lowest clear bit of ADDR[63:12] gives the size).
+     */
+    record PasidDeviceTlbInvalidate(int sourceId, int physicalFunctionSid, int maxInvalidationsPending, int pasid,
+                                    long address, boolean sizeBit, boolean global) implements InvalidationDescriptor {
+        static final int MIP_SHIFT = 4, PFSID_LO_SHIFT = 12, SID_SHIFT = 16, PFSID_HI_SHIFT = 52;
+        static final long Q0_DEFINED = TYPE_LO_MASK | TYPE_HI_MASK | (0x1FL << MIP_SHIFT) | (0xFL << PFSID_LO_SHIFT)
+                | (0xFFFFL << SID_SHIFT) | (PASID_MASK << PASID_SHIFT) | (0xFFFL << PFSID_HI_SHIFT);
+        static final long G = 1, S = 1L << 11;
+        static final long Q1_DEFINED = HI_ADDR_MASK | S | G;
+
+        @Override public int type() { return TYPE_PASID_DEVICE_TLB; }
+
+        @Override
+        public long[] encode() {
+            return new long[]{TYPE_PASID_DEVICE_TLB | ((long) (maxInvalidationsPending & 0x1F) << MIP_SHIFT)
+                    | ((long) (physicalFunctionSid & 0xF) << PFSID_LO_SHIFT) | ((long) (sourceId & 0xFFFF) << SID_SHIFT)
+                    | ((pasid & PASID_MASK) << PASID_SHIFT) | ((long) ((physicalFunctionSid >>> 4) & 0xFFF) << PFSID_HI_SHIFT),
+                    (address & HI_ADDR_MASK) | (sizeBit ? S : 0) | (global ? G : 0)};
+        }
+
+        /** The invalidation range in bytes, as for {@link DeviceTlbInvalidate#rangeSize()}. */
+        public long rangeSize() {
+            return new DeviceTlbInvalidate(sourceId, physicalFunctionSid, 0, address, sizeBit).rangeSize();
+        }
+
+        @Override
+        public String describe() {
+            return String.format("PASID-based device-TLB invalidate: %s PASID 0x%x, 0x%x, %d bytes%s", bdf(sourceId), pasid,
+                    address & ~(rangeSize() - 1), rangeSize(), global ? ", global" : "");
+        }
+    }
+
+    /**
+     * Page group response (7.5.1 / 6.5.2.9): to requester RID; qw0: PP 4 (PASID present), PDP 5
+     * (private data present), RC 15:12 (0 success, 1 invalid request, 0xF response failure),
+     * RID 31:16, PASID 51:32; qw1: LPIG 2, PRGI 11:3; qw2-qw3: private data.
+     */
+    record PageGroupResponse(int requesterId, boolean pasidPresent, int pasid, boolean privateDataPresent,
+                             int responseCode, boolean lastInGroup, int groupIndex, long privateData0,
+                             long privateData1) implements InvalidationDescriptor {
+        public static final int SUCCESS = 0x0, INVALID_REQUEST = 0x1, RESPONSE_FAILURE = 0xF;
+        static final long PP = 1L << 4, PDP = 1L << 5;
+        static final int RC_SHIFT = 12, RID_SHIFT = 16;
+        static final long LPIG = 1L << 2;
+        static final int PRGI_SHIFT = 3;
+        static final long Q0_DEFINED = TYPE_LO_MASK | TYPE_HI_MASK | PP | PDP | (0xFL << RC_SHIFT) | (0xFFFFL << RID_SHIFT)
+                | (PASID_MASK << PASID_SHIFT);
+        static final long Q1_DEFINED = LPIG | (0x1FFL << PRGI_SHIFT);
+
+        public static PageGroupResponse of(int rid, int pasidOrMinus1, int code, int groupIndex) {
+            return new PageGroupResponse(rid, pasidOrMinus1 >= 0, Math.max(0, pasidOrMinus1), false, code, true,
+                    groupIndex, 0, 0);
+        }
+
+        @Override public int type() { return TYPE_PAGE_GROUP_RESPONSE; }
+
+        @Override
+        public long[] encode() {
+            return new long[]{TYPE_PAGE_GROUP_RESPONSE | (pasidPresent ? PP : 0) | (privateDataPresent ? PDP : 0)
+                    | ((long) (responseCode & 0xF) << RC_SHIFT) | ((long) (requesterId & 0xFFFF) << RID_SHIFT)
+                    | ((pasid & PASID_MASK) << PASID_SHIFT),
+                    (lastInGroup ? LPIG : 0) | ((long) (groupIndex & 0x1FF) << PRGI_SHIFT), privateData0, privateData1};
+        }
+
+        @Override
+        public String describe() {
+            return String.format("page group response: %s %s group %d, code %d%s", bdf(requesterId),
+                    pasidPresent ? String.format("PASID 0x%x", pasid) : "no PASID", groupIndex, responseCode,
+                    lastInGroup ? ", last" : "");
+        }
+    }
+
     // ------------------------------------------------------------------------------------------
 
     /** What the unit supports, deciding which types and fields are valid. */
     record Support(boolean deviceTlb, boolean interruptRemapping, boolean scalableMode, boolean pageRequestDrain,
-                   int maxAddressMask, int hostAddressWidth) {}
+                   int maxAddressMask, int hostAddressWidth, boolean pageRequests) {
+        public Support(boolean deviceTlb, boolean interruptRemapping, boolean scalableMode, boolean pageRequestDrain,
+                       int maxAddressMask, int hostAddressWidth) {
+            this(deviceTlb, interruptRemapping, scalableMode, pageRequestDrain, maxAddressMask, hostAddressWidth, false);
+        }
+    }
 
     /** A decoded descriptor, or the IQEI code ({@link QueueErrorInfo}) explaining why it is invalid. */
     record Decoded(InvalidationDescriptor descriptor, QueueErrorInfo error) {
@@ -351,11 +431,36 @@ public sealed interface InvalidationDescriptor {
                 if (g == 2) yield Decoded.bad(QueueErrorInfo.RESERVED_FIELD);
                 yield Decoded.ok(new PasidCacheInvalidate(g, did(q0), (int) ((q0 >>> PASID_SHIFT) & PASID_MASK)));
             }
-            // PASID-based device-TLB (0x8) and page-request responses (0x9, 0xA) belong to scalable
-            // mode and page requests, which this unit does not implement: invalid types.
+            case TYPE_PASID_DEVICE_TLB -> {
+                if (!s.scalableMode() || !s.deviceTlb()) yield Decoded.bad(QueueErrorInfo.INVALID_TYPE);
+                if ((q0 & ~PasidDeviceTlbInvalidate.Q0_DEFINED) != 0 || (q1 & ~PasidDeviceTlbInvalidate.Q1_DEFINED) != 0) {
+                    yield Decoded.bad(QueueErrorInfo.RESERVED_FIELD);
+                }
+                int pfsid = (int) (((q0 >>> PasidDeviceTlbInvalidate.PFSID_LO_SHIFT) & 0xF)
+                        | (((q0 >>> PasidDeviceTlbInvalidate.PFSID_HI_SHIFT) & 0xFFF) << 4));
+                yield Decoded.ok(new PasidDeviceTlbInvalidate((int) ((q0 >>> PasidDeviceTlbInvalidate.SID_SHIFT) & 0xFFFF),
+                        pfsid, (int) ((q0 >>> PasidDeviceTlbInvalidate.MIP_SHIFT) & 0x1F),
+                        (int) ((q0 >>> PASID_SHIFT) & PASID_MASK), q1 & HI_ADDR_MASK,
+                        (q1 & PasidDeviceTlbInvalidate.S) != 0, (q1 & PasidDeviceTlbInvalidate.G) != 0));
+            }
+            case TYPE_PAGE_GROUP_RESPONSE -> {
+                if (!s.scalableMode() || !s.pageRequests()) yield Decoded.bad(QueueErrorInfo.INVALID_TYPE);
+                if ((q0 & ~PageGroupResponse.Q0_DEFINED) != 0 || (q1 & ~PageGroupResponse.Q1_DEFINED) != 0) {
+                    yield Decoded.bad(QueueErrorInfo.RESERVED_FIELD);
+                }
+                boolean pdp = (q0 & PageGroupResponse.PDP) != 0;
+                if (!pdp && (q2 != 0 || q3 != 0)) yield Decoded.bad(QueueErrorInfo.RESERVED_FIELD);
+                yield Decoded.ok(new PageGroupResponse((int) ((q0 >>> PageGroupResponse.RID_SHIFT) & 0xFFFF),
+                        (q0 & PageGroupResponse.PP) != 0, (int) ((q0 >>> PASID_SHIFT) & PASID_MASK), pdp,
+                        (int) ((q0 >>> PageGroupResponse.RC_SHIFT) & 0xF), (q1 & PageGroupResponse.LPIG) != 0,
+                        (int) ((q1 >>> PageGroupResponse.PRGI_SHIFT) & 0x1FF), q2, q3));
+            }
+            // Page-stream responses (0xA) answer page-stream requests, which this unit never issues.
             default -> Decoded.bad(QueueErrorInfo.INVALID_TYPE);
         };
-        if (d.error() == null && (q2 != 0 || q3 != 0)) return Decoded.bad(QueueErrorInfo.RESERVED_FIELD);
+        if (d.error() == null && !(d.descriptor() instanceof PageGroupResponse) && (q2 != 0 || q3 != 0)) {
+            return Decoded.bad(QueueErrorInfo.RESERVED_FIELD);
+        }
         return d;
     }
 

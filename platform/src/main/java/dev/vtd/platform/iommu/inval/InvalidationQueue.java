@@ -7,6 +7,8 @@ import dev.vtd.platform.iommu.inval.InvalidationDescriptor.DeviceTlbInvalidate;
 import dev.vtd.platform.iommu.inval.InvalidationDescriptor.IecInvalidate;
 import dev.vtd.platform.iommu.inval.InvalidationDescriptor.InvalidationWait;
 import dev.vtd.platform.iommu.inval.InvalidationDescriptor.IotlbInvalidate;
+import dev.vtd.platform.iommu.inval.InvalidationDescriptor.PageGroupResponse;
+import dev.vtd.platform.iommu.inval.InvalidationDescriptor.PasidDeviceTlbInvalidate;
 import dev.vtd.platform.iommu.inval.InvalidationDescriptor.PasidCacheInvalidate;
 import dev.vtd.platform.iommu.inval.InvalidationDescriptor.PasidIotlbInvalidate;
 import dev.vtd.platform.iommu.regs.Reg;
@@ -82,7 +84,7 @@ public final class InvalidationQueue {
         this.deviceTlbs = deviceTlbs;
         this.wideSupported = unit.ecap().smts();
         this.support = new InvalidationDescriptor.Support(unit.ecap().dt(), unit.ecap().ir(), unit.ecap().smts(),
-                pageDrainSupported(unit), unit.cap().mamv(), unit.config().hostAddressWidth());
+                pageDrainSupported(unit), unit.cap().mamv(), unit.config().hostAddressWidth(), unit.ecap().prs());
         for (int i = 0; i < byType.length; i++) byType[i] = new LongAdder();
     }
 
@@ -263,38 +265,45 @@ public final class InvalidationQueue {
                 }
             }
             case InvalidationWait w -> invalidationWait(w);
-            case PasidIotlbInvalidate p -> {
-                // The second-stage IOTLB holds no PASID-tagged entries; invalidating the domain's
-                // overlapping entries is a permitted superset (hardware may invalidate more).
-                if (p.granularity() == PasidIotlbInvalidate.G_PAGE) {
-                    unit.invalidateIotlb(IotlbInvalidate.G_PAGE, p.domainId(), p.address(), p.addressMask(), false);
-                } else {
-                    unit.invalidateIotlb(IotlbInvalidate.G_DOMAIN, p.domainId(), 0, 0, false);
-                }
+            case PasidIotlbInvalidate p -> unit.invalidatePasidIotlb(p.granularity(), p.domainId(), p.pasid(), p.address(),
+                    p.addressMask());
+            case PasidCacheInvalidate p -> unit.invalidatePasidCache(p.granularity(), p.domainId(), p.pasid());
+            case PasidDeviceTlbInvalidate t -> {
+                long size = t.rangeSize();
+                deviceTlbInvalidate(t.sourceId(), new DeviceTlb.DeviceTlbInvalidationRequest(t.sourceId(),
+                        t.physicalFunctionSid(), t.address() & ~(size - 1), size, t.pasid(), t.global()));
             }
-            case PasidCacheInvalidate p -> unit.drainInFlight();   // no PASID cache in a legacy-mode unit
+            case PageGroupResponse r -> {
+                // 7.5.1: the response goes to the endpoint (PCIe PRG Response message).
+                DeviceTlb tlb = deviceTlbs.lookup(r.requesterId());
+                if (tlb != null) tlb.pageGroupResponse(r);
+            }
         }
     }
 
     private void deviceTlbInvalidate(DeviceTlbInvalidate t) {
-        DeviceTlb tlb = deviceTlbs.lookup(t.sourceId());
-        if (tlb == null) return;                                  // nothing cached for that requester
         long size = t.rangeSize();
-        DeviceTlb.Completion c = tlb.invalidate(new DeviceTlb.DeviceTlbInvalidationRequest(t.sourceId(),
+        deviceTlbInvalidate(t.sourceId(), new DeviceTlb.DeviceTlbInvalidationRequest(t.sourceId(),
                 t.physicalFunctionSid(), t.address() & ~(size - 1), size));
+    }
+
+    private void deviceTlbInvalidate(int sid, DeviceTlb.DeviceTlbInvalidationRequest request) {
+        DeviceTlb tlb = deviceTlbs.lookup(sid);
+        if (tlb == null) return;                                  // nothing cached for that requester
+        DeviceTlb.Completion c = tlb.invalidate(request);
         switch (c) {
             case DONE -> { }
             case TIMEOUT -> {
                 if (!unit.faults().queueErrorPending(Reg.FSTS_ITE)) {
                     iqercd = (iqercd & ~(0xFFFFL << IQERCD_ITESID_SHIFT))
-                            | ((long) (t.sourceId() & 0xFFFF) << IQERCD_ITESID_SHIFT);
+                            | ((long) (sid & 0xFFFF) << IQERCD_ITESID_SHIFT);
                 }
                 unit.faults().setQueueError(Reg.FSTS_ITE);
             }
             case ERROR -> {
                 if (!unit.faults().queueErrorPending(Reg.FSTS_ICE)) {
                     iqercd = (iqercd & ~(0xFFFFL << IQERCD_ICESID_SHIFT))
-                            | ((long) (t.sourceId() & 0xFFFF) << IQERCD_ICESID_SHIFT);
+                            | ((long) (sid & 0xFFFF) << IQERCD_ICESID_SHIFT);
                 }
                 unit.faults().setQueueError(Reg.FSTS_ICE);
             }

@@ -54,7 +54,7 @@ public final class QueueWriter {
     public void submit(InvalidationDescriptor... ds) {
         for (InvalidationDescriptor d : ds) {
             long[] q = d.encode();
-            put(q[0], q[1]);
+            put(q);
         }
         regs.write(Reg.IQT, 8, tail);
     }

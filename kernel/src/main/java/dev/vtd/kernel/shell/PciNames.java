@@ -1,0 +1,51 @@
+package dev.vtd.kernel.shell;
+
+import java.util.Map;
+
+/** A pci.ids excerpt for the modelled devices: vendor, device and class names as lspci prints them. */
+final class PciNames {
+    private PciNames() {}
+
+    static final Map<Integer, String> VENDORS = Map.of(0x8086, "Intel Corporation", 0x1af4, "Red Hat, Inc.",
+            0x1b36, "Red Hat, Inc.", 0x1028, "Dell");
+
+    static final Map<Integer, String> DEVICES = Map.ofEntries(
+            Map.entry(0x8086_2f00, "Xeon E7 v3/Xeon E5 v3/Core i7 DMI2"),
+            Map.entry(0x8086_2f02, "Xeon E7 v3/Xeon E5 v3/Core i7 PCI Express Root Port 1"),
+            Map.entry(0x8086_2f04, "Xeon E7 v3/Xeon E5 v3/Core i7 PCI Express Root Port 2"),
+            Map.entry(0x8086_2f08, "Xeon E7 v3/Xeon E5 v3/Core i7 PCI Express Root Port 3"),
+            Map.entry(0x8086_2f28, "Xeon E7 v3/Xeon E5 v3/Core i7 VTd/Memory Map/Misc"),
+            Map.entry(0x8086_2f2c, "Xeon E7 v3/Xeon E5 v3/Core i7 I/O APIC"),
+            Map.entry(0x8086_8d26, "C610/X99 series chipset USB Enhanced Host Controller #1"),
+            Map.entry(0x8086_8d2d, "C610/X99 series chipset USB Enhanced Host Controller #2"),
+            Map.entry(0x8086_1521, "I350 Gigabit Network Connection"),
+            Map.entry(0x8086_1520, "I350 Ethernet Controller Virtual Function"),
+            Map.entry(0x8086_10b9, "82572EI Gigabit Ethernet Controller (Copper)"),
+            Map.entry(0x8086_29c0, "82G33/G31/P35/P31 Express DRAM Controller"),
+            Map.entry(0x8086_244e, "82801 PCI Bridge"));
+
+    static final Map<Integer, String> CLASSES = Map.ofEntries(
+            Map.entry(0x0000, "Non-VGA unclassified device"), Map.entry(0x0200, "Ethernet controller"),
+            Map.entry(0x0300, "VGA compatible controller"), Map.entry(0x0302, "3D controller"),
+            Map.entry(0x0600, "Host bridge"), Map.entry(0x0601, "ISA bridge"), Map.entry(0x0604, "PCI bridge"),
+            Map.entry(0x0800, "PIC"), Map.entry(0x0880, "System peripheral"), Map.entry(0x0c03, "USB controller"),
+            Map.entry(0x00ff, "Unclassified device"));
+
+    static String vendor(int v) {
+        return VENDORS.getOrDefault(v, null);
+    }
+
+    /** "Intel Corporation I350 Gigabit Network Connection", or "Device 1234:11e8" when unknown. */
+    static String deviceName(int vendor, int device) {
+        String v = VENDORS.get(vendor);
+        String d = DEVICES.get((vendor << 16) | device);
+        if (v == null) return String.format("Device %04x:%04x", vendor, device);
+        return v + " " + (d == null ? String.format("Device %04x", device) : d);
+    }
+
+    static String className(int classCode) {
+        int c = classCode >>> 8;
+        String n = CLASSES.get(c);
+        return n == null ? String.format("Class %04x", c) : n;
+    }
+}
