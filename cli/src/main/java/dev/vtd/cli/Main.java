@@ -1,5 +1,6 @@
 package dev.vtd.cli;
 
+import dev.vtd.cli.qtest.QtestCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -7,7 +8,8 @@ import picocli.CommandLine.Command;
 @Command(name = "vtd", mixinStandardHelpOptions = true, version = "vtd 0.1.0",
         description = "A software implementation of Intel VT-d (DMA and interrupt remapping) and the system around it.",
         subcommands = {CommandLine.HelpCommand.class, DemoCommand.class, DecodeCommand.class, DmarCommand.class,
-                MachineCommand.class, ShellCommand.class, RunCommand.class, CheckCommand.class, GroupsCommand.class})
+                MachineCommand.class, ShellCommand.class, RunCommand.class, CheckCommand.class, GroupsCommand.class,
+                QtestCommand.class})
 public final class Main implements Runnable {
     /** Exit code for bad user input (arguments, files). */
     public static final int EXIT_USAGE = 2;

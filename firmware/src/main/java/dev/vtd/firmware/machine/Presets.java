@@ -84,6 +84,22 @@ public final class Presets {
         return rootPort;
     }
 
+    /** ICH9's PIRQ lines E-H feed IOAPIC pins 16 + PIRQ (QEMU's q35: GSI = 16 + PIRQ). */
+    static final int Q35_PIRQ_GSI_BASE = 16;
+    static final int Q35_PIRQ_E = 4;
+    /** Slots 25-31 are the ICH9's own functions, routed by its chipset configuration registers. */
+    static final int Q35_FIRST_CHIPSET_SLOT = 25;
+
+    /**
+     * INTx routing of q35's root bus as QEMU's ICH9 LPC sets it up by default: slot S, pin INTA..INTD
+     * (1..4) drives PIRQ E + ((S + pin - 1) mod 4), i.e. GSI 20-23 (00:04.0 INTA -> GSI 20). The
+     * chipset's own slots 25-31 are left unrouted here.
+     */
+    public static dev.vtd.platform.pci.IntxRouter q35IntxRouter() {
+        return (bus, device, pin) -> bus != 0 || device >= Q35_FIRST_CHIPSET_SLOT ? -1
+                : Q35_PIRQ_GSI_BASE + Q35_PIRQ_E + ((device + pin - 1) & 3);
+    }
+
     /** One {@code -device edu,addr=DD.F[,dma_mask=N]}. */
     public record Edu(int device, int function, long dmaMask) {}
 
