@@ -60,9 +60,9 @@ public final class Presets {
                     PciSegment seg = ctx.pci().addSegment(0);
                     PciBus root0 = seg.addRootBus(0x00, 0x7F);
                     root0.add(0, 0, new HostBridge("hb0", 0x8086, 0x2f00, 0x02, true));
-                    PciBridge rp1 = root0.add(1, 0, PciBridge.rootPort("rp-00:01.0", PciIds.of(0x8086, 0x2f02, 0x060400, 0x02)));
-                    root0.add(2, 0, PciBridge.rootPort("rp-00:02.0", PciIds.of(0x8086, 0x2f04, 0x060400, 0x02)));
-                    root0.add(3, 0, PciBridge.rootPort("rp-00:03.0", PciIds.of(0x8086, 0x2f08, 0x060400, 0x02)));
+                    PciBridge rp1 = root0.add(1, 0, acs(PciBridge.rootPort("rp-00:01.0", PciIds.of(0x8086, 0x2f02, 0x060400, 0x02))));
+                    root0.add(2, 0, acs(PciBridge.rootPort("rp-00:02.0", PciIds.of(0x8086, 0x2f04, 0x060400, 0x02))));
+                    root0.add(3, 0, acs(PciBridge.rootPort("rp-00:03.0", PciIds.of(0x8086, 0x2f08, 0x060400, 0x02))));
                     root0.add(5, 0, new PciFunction("vtd-00:05.0", PciIds.of(0x8086, 0x2f28, 0x088000, 0x02), true));
                     root0.add(5, 4, new PciFunction("ioapic-00:05.4", PciIds.of(0x8086, 0x2f2c, 0x080020, 0x02), true));
                     root0.add(0x1A, 0, new PciFunction("ehci-00:1a.0", PciIds.of(0x8086, 0x8d2d, 0x0C0320, 0x05), false));
@@ -71,11 +71,17 @@ public final class Presets {
                     rp1.secondaryBus().addDevice(0, nic.functions());
                     PciBus root1 = seg.addRootBus(0x80, 0xFF);
                     root1.add(0, 0, new HostBridge("hb1", 0x8086, 0x2f00, 0x02, true));
-                    root1.add(2, 0, PciBridge.rootPort("rp-80:02.0", PciIds.of(0x8086, 0x2f04, 0x060400, 0x02)));
-                    root1.add(3, 0, PciBridge.rootPort("rp-80:03.0", PciIds.of(0x8086, 0x2f08, 0x060400, 0x02)));
+                    root1.add(2, 0, acs(PciBridge.rootPort("rp-80:02.0", PciIds.of(0x8086, 0x2f04, 0x060400, 0x02))));
+                    root1.add(3, 0, acs(PciBridge.rootPort("rp-80:03.0", PciIds.of(0x8086, 0x2f08, 0x060400, 0x02))));
                     root1.add(5, 0, new PciFunction("vtd-80:05.0", PciIds.of(0x8086, 0x2f28, 0x088000, 0x02), true));
                     root1.add(5, 4, new PciFunction("ioapic-80:05.4", PciIds.of(0x8086, 0x2f2c, 0x080020, 0x02), true));
                 });
+    }
+
+    /** Haswell-EP root ports implement ACS (source validation, request/completion redirect, upstream forwarding). */
+    private static PciBridge acs(PciBridge rootPort) {
+        rootPort.addCapability(new dev.vtd.platform.pci.AcsCapability(dev.vtd.platform.pci.AcsCapability.LINUX_ISOLATION));
+        return rootPort;
     }
 
     /** One {@code -device edu,addr=DD.F[,dma_mask=N]}. */

@@ -114,11 +114,27 @@ public final class Kernel implements KernelServices {
     private void addBus(PciBus bus) {
         List<PciFunction> fns = new ArrayList<>(bus.functions());
         for (PciFunction f : fns) {
+            if (acsRequested()) enableAcs(f);
             PciDevice d = new PciDevice(f);
             byFunction.put(f, d);
             pci.addDevice(d);
         }
         for (PciFunction f : fns) if (f instanceof PciBridge b) addBus(b.secondaryBus());
+    }
+
+    /** pci_request_acs: the Intel IOMMU driver asks for ACS when it finds a DMAR table and is not disabled. */
+    private boolean acsRequested() {
+        return machine.dmar() != null && cmdline.iommuEnabled(true);
+    }
+
+    /** pci_std_enable_acs: source validation, request and completion redirect, upstream forwarding, as supported. */
+    static void enableAcs(PciFunction f) {
+        for (var c : f.capabilities()) {
+            if (!(c instanceof dev.vtd.platform.pci.AcsCapability acs)) continue;
+            int cap = f.configRead(acs.offset() + dev.vtd.platform.pci.AcsCapability.CAPABILITY, 2);
+            int want = cap & IommuGroups.REQ_ACS_FLAGS;
+            f.configWrite(acs.offset() + dev.vtd.platform.pci.AcsCapability.CONTROL, 2, acs.control() | want);
+        }
     }
 
     /** iommu_device_register's bus probe: each covered device gets a group and its default domain. */
