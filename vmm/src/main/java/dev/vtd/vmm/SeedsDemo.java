@@ -68,24 +68,40 @@ public final class SeedsDemo {
         return d.failures.isEmpty();
     }
 
-    /** The same story as a {@code vtd run} script (shell commands of the host). */
+    /**
+     * The same story as a {@code vtd run} script (host shell commands): the DMAR lines, 01:00.3 handed to
+     * vfio-pci through sysfs, vm1 defined from a here-document and started by libvirt, 01:00.2 detached and given
+     * to vm2 by a QEMU command line whose monitor (on stdio) shows the guest's PCI view, refuses migration and
+     * hot-unplugs the port, then vm1's monitor through virsh, and the ports' drivers at the end.
+     */
     public static String script() {
         return """
                 # The seeds' story on the Dell R630 (vtd run)
-                dmesg | grep -e DMAR -e IOMMU
-                lspci -nn
+                dmesg | grep -e DMAR -e IOMMU | grep -v Adding
+                lspci -nn | grep Ethernet
+                readlink /sys/bus/pci/devices/0000:01:00.3/iommu_group
+                modprobe vfio_pci
                 echo 0000:01:00.3 > /sys/bus/pci/drivers/igb/unbind
-                echo 0000:01:00.3 > /sys/bus/pci/drivers/vfio-pci/bind
-                virsh define vm1.xml
+                echo "8086 1521" > /sys/bus/pci/drivers/vfio-pci/new_id
+                lspci -s 01:00.3 -k
+                virsh define /dev/stdin <<EOF
+                %sEOF
                 virsh start vm1
+                virsh list
                 virsh nodedev-detach pci_0000_01_00_2
-                %s
+                %s -monitor stdio
+                (qemu) info pci
+                (qemu) migrate tcp:10.0.0.2:4444
+                (qemu) device_del nic0
+                (qemu) info pci
+                (qemu) quit
                 virsh qemu-monitor-command vm1 --hmp 'info pci'
                 virsh qemu-monitor-command vm1 --hmp 'migrate tcp:10.0.0.2:4444'
                 virsh qemu-monitor-command vm1 --hmp 'device_del hostdev0'
                 virsh destroy vm1
-                dmesg | grep DMAR
-                """.formatted(VM2_CMDLINE);
+                virsh nodedev-reattach pci_0000_01_00_2
+                lspci -s 01:00.2 -k
+                """.formatted(VM1_XML, VM2_CMDLINE);
     }
 
     private void step(String title) {

@@ -133,7 +133,7 @@ class ConfigAndRestrictionsTest {
     @Test
     void aDeviceWithAnRmrrIsRefused() {
         PciFunction usb = host.pci().find("00:1d.0");
-        host.pci().unbind(usb);
+        if (host.pci().driver(usb) != null) host.pci().unbind(usb);
         host.pci().bind(usb, HostPci.VFIO_PCI);
         VmmException e = assertThrows(VmmException.class, () -> Qemu.start(vmm, List.of("-device", "vfio-pci,host=00:1d.0")));
         assertTrue(e.getMessage().contains("failed to setup container for group"), e.getMessage());

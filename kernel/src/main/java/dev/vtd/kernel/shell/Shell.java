@@ -26,6 +26,23 @@ public final class Shell {
     private final Vfs fs;
     private boolean exitRequested;
     private int lastStatus;
+    private InputReader reader;
+
+    /**
+     * A program that reads the lines typed (or scripted) after the command that started it, instead of the shell:
+     * a here-document's body, QEMU's {@code -monitor stdio}. It keeps reading until it says it is done or the input
+     * ends.
+     */
+    public interface InputReader {
+        /** Takes one input line; returns false once this line was its last. */
+        boolean accept(String line, PrintWriter out, PrintWriter err);
+
+        /** The prompt shown while it reads ({@code "(qemu) "}), or "" for none. */
+        String prompt();
+
+        /** The input ended (end of script, Ctrl-D) while it was still reading. */
+        default void endOfInput(PrintWriter out, PrintWriter err) {}
+    }
 
     public Shell(Host host) {
         this.host = host;
@@ -66,8 +83,49 @@ public final class Shell {
     public boolean exitRequested() { return exitRequested; }
     void requestExit() { exitRequested = true; }
 
-    /** Runs a line and returns the status of the last pipeline that ran. Blank lines and comments do nothing. */
+    /** Hands the following input lines to {@code r} until it is done (see {@link InputReader}). */
+    public void readFollowingLines(InputReader r) {
+        this.reader = r;
+    }
+
+    /** True while a program started by an earlier line reads the input. */
+    public boolean readingInput() {
+        return reader != null;
+    }
+
+    /** The prompt of the program reading the input, or null when the shell itself reads it. */
+    public String inputPrompt() {
+        return reader == null ? null : reader.prompt();
+    }
+
+    /** The input ended: a program still reading it is told so and the shell reads again. */
+    public void endOfInput(PrintWriter out, PrintWriter err) {
+        InputReader r = reader;
+        reader = null;
+        if (r != null) r.endOfInput(out, err);
+        out.flush();
+        err.flush();
+    }
+
+    /**
+     * Runs a line and returns the status of the last pipeline that ran. Blank lines and comments do nothing. While
+     * a program reads the input ({@link #readFollowingLines}) the line is its input instead.
+     */
     public int execute(String line, PrintWriter out, PrintWriter err) {
+        if (reader != null) {
+            InputReader r = reader;
+            boolean more;
+            try {
+                more = r.accept(line, out, err);
+            } catch (RuntimeException e) {
+                err.println(e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
+                more = false;
+            }
+            if (!more && reader == r) reader = null;
+            out.flush();
+            err.flush();
+            return lastStatus;
+        }
         String trimmed = line.strip();
         if (trimmed.isEmpty() || trimmed.startsWith("#")) return lastStatus;
         history.add(trimmed);
@@ -80,15 +138,61 @@ public final class Shell {
             err.flush();
             return lastStatus = 2;
         }
+        // A here-document (COMMAND <<WORD): the following lines up to WORD are the pipeline's standard input.
+        for (int i = 0; i < tokens.size(); i++) {
+            ShellParser.Token t = tokens.get(i);
+            if (t.op() || !t.text().startsWith("<<")) continue;
+            String word = t.text().substring(2);
+            List<ShellParser.Token> rest = new ArrayList<>(tokens);
+            rest.remove(i);
+            if (word.isEmpty() && i < rest.size() && !rest.get(i).op()) word = rest.remove(i).text();
+            if (word.startsWith("-")) word = word.substring(1);
+            if (word.isEmpty()) {
+                err.println("bash: syntax error near unexpected token `newline'");
+                err.flush();
+                return lastStatus = 2;
+            }
+            int pipelineIndex = 0;
+            for (int k = 0; k < i; k++) if (tokens.get(k).isOp(";") || tokens.get(k).isOp("&&")) pipelineIndex++;
+            String delimiter = word;
+            int at = pipelineIndex;
+            StringBuilder body = new StringBuilder();
+            reader = new InputReader() {
+                public boolean accept(String l, PrintWriter o, PrintWriter e) {
+                    if (l.strip().equals(delimiter)) {
+                        reader = null;
+                        lastStatus = runTokens(rest, at, body.toString(), o, e);
+                        return false;
+                    }
+                    body.append(l).append('\n');
+                    return true;
+                }
+
+                public String prompt() { return "> "; }
+
+                public void endOfInput(PrintWriter o, PrintWriter e) {
+                    e.println("bash: warning: here-document delimited by end-of-file (wanted `" + delimiter + "')");
+                    lastStatus = runTokens(rest, at, body.toString(), o, e);
+                }
+            };
+            return lastStatus;
+        }
+        return runTokens(tokens, -1, "", out, err);
+    }
+
+    /** Runs parsed pipelines; pipeline number {@code stdinFor} (0-based) reads {@code stdin}. */
+    private int runTokens(List<ShellParser.Token> tokens, int stdinFor, String stdin, PrintWriter out, PrintWriter err) {
         int status = 0;
+        int index = 0;
         List<ShellParser.Token> pipeline = new ArrayList<>();
         String pendingOp = ";";
         for (int i = 0; i <= tokens.size(); i++) {
             ShellParser.Token t = i < tokens.size() ? tokens.get(i) : null;
             if (t == null || t.isOp(";") || t.isOp("&&")) {
                 if (!pipeline.isEmpty() && (pendingOp.equals(";") || status == 0)) {
-                    status = runPipeline(pipeline, out, err);
+                    status = runPipeline(pipeline, index == stdinFor ? stdin : "", out, err);
                 }
+                index++;
                 pipeline.clear();
                 if (t != null) pendingOp = t.text();
                 if (exitRequested) break;
@@ -109,14 +213,14 @@ public final class Shell {
         return sw.toString();
     }
 
-    private int runPipeline(List<ShellParser.Token> tokens, PrintWriter out, PrintWriter err) {
+    private int runPipeline(List<ShellParser.Token> tokens, String stdin, PrintWriter out, PrintWriter err) {
         List<List<ShellParser.Token>> stages = new ArrayList<>();
         stages.add(new ArrayList<>());
         for (ShellParser.Token t : tokens) {
             if (t.isOp("|")) stages.add(new ArrayList<>());
             else stages.getLast().add(t);
         }
-        String input = "";
+        String input = stdin;
         int status = 0;
         for (int s = 0; s < stages.size(); s++) {
             List<String> argv = new ArrayList<>();

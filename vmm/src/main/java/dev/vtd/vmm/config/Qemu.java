@@ -13,8 +13,8 @@ import java.util.List;
 public final class Qemu {
     private Qemu() {}
 
-    /** The started VM and what QEMU printed (warnings). */
-    public record Started(VirtualMachine vm, List<String> output, QemuMonitor monitor) {}
+    /** The started VM, what QEMU printed (warnings), its monitor, and whether the monitor is on stdio. */
+    public record Started(VirtualMachine vm, List<String> output, QemuMonitor monitor, boolean monitorStdio) {}
 
     public static Started start(Vmm vmm, List<String> args) {
         QemuCommandLine cl = QemuCommandLine.parse(args);
@@ -42,6 +42,6 @@ public final class Qemu {
             vm.destroy();
             throw e;
         }
-        return new Started(vm, out, new QemuMonitor(vmm, vm));
+        return new Started(vm, out, new QemuMonitor(vmm, vm), cl.monitorStdio());
     }
 }

@@ -176,9 +176,7 @@ public final class Virsh {
     }
 
     private static void reattach(HostPci pci, PciFunction f) {
-        if (HostPci.VFIO_PCI.equals(pci.driver(f))) pci.unbind(f);
-        String nat = pci.nativeDriverOf(f);
-        if (nat != null && pci.driver(f) == null) pci.bind(f, nat);
+        pci.reattach(f);
     }
 
     private String destroy(String name) {

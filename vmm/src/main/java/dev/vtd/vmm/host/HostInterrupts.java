@@ -1,6 +1,7 @@
 package dev.vtd.vmm.host;
 
 import dev.vtd.firmware.machine.Machine;
+import dev.vtd.kernel.host.Kernel;
 import dev.vtd.kernel.iommu.IntelIommu;
 import dev.vtd.kernel.iommu.IommuSubsystem;
 import dev.vtd.kernel.iommu.IrqRemapping;
@@ -36,6 +37,8 @@ public final class HostInterrupts {
     public static final int IRT_SIZE_FIELD = 7;                 // 2^(7+1) = 256 entries
     public static final int IRT_ENTRIES = 2 << IRT_SIZE_FIELD;
     public static final int POSTED_INTR_VECTOR = 0xF2;
+    /** The CPU whose interrupts the host kernel takes. */
+    public static final int KERNEL_CPU = 0;
     public static final int FIRST_VMM_VECTOR = 0x80, LAST_VMM_VECTOR = 0xEF;
 
     /**
@@ -124,15 +127,19 @@ public final class HostInterrupts {
     private record Key(int cpu, int vector) {}
 
     private final Machine machine;
+    private final Kernel kernel;
     private final KernelIrq kernelIrq;
+    /** How many of CPU 0's accepted interrupts were looked at (the kernel reads that list by index too). */
+    private int cpu0Seen;
     private final Map<Machine.Unit, Table> tables = new LinkedHashMap<>();
     private final Map<Key, IntConsumer> handlers = new HashMap<>();
     private final Map<Integer, BitSet> vectors = new HashMap<>();
     private final Map<Integer, Runnable> notificationHandlers = new HashMap<>();
     private long taken, notifications, spurious;
 
-    HostInterrupts(Machine machine, KernelIrq kernelIrq, PageAllocator pages, KernelLog log, IommuSubsystem iommu) {
+    HostInterrupts(Machine machine, Kernel kernel, KernelIrq kernelIrq, PageAllocator pages, KernelLog log, IommuSubsystem iommu) {
         this.machine = machine;
+        this.kernel = kernel;
         this.kernelIrq = kernelIrq;
         IrqRemapping kir = iommu == null ? null : iommu.irqRemapping();
         if (kir != null) {
@@ -196,11 +203,27 @@ public final class HostInterrupts {
         notificationHandlers.put(cpu, handler);
     }
 
-    /** Every CPU takes its accepted interrupts; returns how many were taken. */
+    /**
+     * Every CPU takes its accepted interrupts; returns how many were taken. CPU 0 is the kernel's: the vectors
+     * handed to the VMM and posted-interrupt notifications are taken here, the kernel takes the rest (its own
+     * handlers, such as the units' fault events) from the same list.
+     */
     public int service() {
         int n = 0;
         for (LocalApic apic : machine.interrupts().localApics()) {
             List<LocalApic.Accepted> acc = apic.accepted();
+            if (apic.id() == KERNEL_CPU) {
+                int from = Math.min(cpu0Seen, acc.size());
+                for (int i = from; i < acc.size(); i++) {
+                    LocalApic.Accepted a = acc.get(i);
+                    if (ownedByVmm(KERNEL_CPU, a)) {
+                        n++;
+                        dispatch(KERNEL_CPU, a);
+                    }
+                }
+                cpu0Seen = acc.size();
+                continue;
+            }
             if (acc.isEmpty()) continue;
             apic.clear();
             for (LocalApic.Accepted a : acc) {
@@ -208,8 +231,12 @@ public final class HostInterrupts {
                 dispatch(apic.id(), a);
             }
         }
-        kernelIrq.dispatchPending();
+        kernel.takeInterrupts();
         return n;
+    }
+
+    private synchronized boolean ownedByVmm(int cpu, LocalApic.Accepted a) {
+        return a.postedNotification() || handlers.containsKey(new Key(cpu, a.vector()));
     }
 
     private void dispatch(int cpu, LocalApic.Accepted a) {
@@ -225,8 +252,6 @@ public final class HostInterrupts {
             notify.run();
         } else if (h != null) {
             h.accept(a.vector());
-        } else if (cpu == 0 && !a.postedNotification()) {
-            kernelIrq.deliver(KernelIrq.MSI_ADDRESS_BASE, KernelIrq.msiData(a.vector()));
         } else {
             synchronized (this) { spurious++; }
         }
