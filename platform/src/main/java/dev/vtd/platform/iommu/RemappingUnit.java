@@ -254,8 +254,31 @@ public final class RemappingUnit implements MmioDevice, DmaPort, AtsPort {
         return lookupSlow(sid, iova, access);
     }
 
-    /** The last translation used, tagged with the cache epochs it was valid in. */
-    private record Mru(int sid, IotlbEntry entry, long contextEpoch, long iotlbEpoch) {}
+    /**
+     * The last translation used, tagged with the cache epochs it was valid in. For the device-read
+     * fast path it also carries the RAM segment behind the output page ({@code ram} null when the
+     * page is not wholly RAM, is a pass-through identity, grants no read, or its input page touches
+     * the interrupt range).
+     */
+    private record Mru(int sid, IotlbEntry entry, long contextEpoch, long iotlbEpoch, MemorySegment ram, long ramOffset) {
+        Mru(int sid, IotlbEntry entry, long contextEpoch, long iotlbEpoch, PhysicalMemory memory) {
+            this(sid, entry, contextEpoch, iotlbEpoch, fastRam(entry, memory), fastOffset(entry, memory));
+        }
+
+        private static boolean fastReadable(IotlbEntry e) {
+            return e.read() && !e.passThrough() && !inInterruptRange(e.iovaBase(), e.pageSize());
+        }
+
+        private static MemorySegment fastRam(IotlbEntry e, PhysicalMemory memory) {
+            PhysicalMemory.Region r = fastReadable(e) ? memory.regionOf(e.hpaBase(), e.pageSize()) : null;
+            return r == null ? null : r.segment();
+        }
+
+        private static long fastOffset(IotlbEntry e, PhysicalMemory memory) {
+            PhysicalMemory.Region r = fastReadable(e) ? memory.regionOf(e.hpaBase(), e.pageSize()) : null;
+            return r == null ? 0 : e.hpaBase() - r.base();
+        }
+    }
 
     private volatile Mru mru;
 
@@ -268,7 +291,7 @@ public final class RemappingUnit implements MmioDevice, DmaPort, AtsPort {
             IotlbEntry e = scalableMode.lookup(sid, NO_PASID, iova, write, false, false);
             if (e == null) return null;
             if (!e.passThrough() && contextCache.capacity() > 0 && iotlb.capacity() > 0) {
-                mru = new Mru(sid, e, contextEpoch, iotlbEpoch);
+                mru = new Mru(sid, e, contextEpoch, iotlbEpoch, memory);
             }
             return e;
         }
@@ -309,7 +332,7 @@ public final class RemappingUnit implements MmioDevice, DmaPort, AtsPort {
             return fail(sid, iova, !write, write ? FaultReason.PTE_WRITE : FaultReason.PTE_READ,
                     cc.faultProcessingDisable());
         }
-        if (contextCache.capacity() > 0 && iotlb.capacity() > 0) mru = new Mru(sid, e, contextEpoch, iotlbEpoch);
+        if (contextCache.capacity() > 0 && iotlb.capacity() > 0) mru = new Mru(sid, e, contextEpoch, iotlbEpoch, memory);
         return e;
     }
 
@@ -447,15 +470,14 @@ public final class RemappingUnit implements MmioDevice, DmaPort, AtsPort {
         // Fast path: the whole read lies in the page of the most recent translation, which no
         // invalidation has touched since (same checks as lookup(), done once for the transfer).
         Mru m = mru;
-        if (m != null && length > 0 && m.sid == (requesterId & 0xFFFF)) {
+        if (m != null && m.ram != null && length > 0 && m.sid == (requesterId & 0xFFFF)) {
             IotlbEntry e = m.entry;
             long off = address - e.iovaBase();
-            if (off >= 0 && off <= e.pageSize() - length && e.read() && !e.passThrough()
-                    && (gsts & Reg.GSTS_TES) != 0 && !inInterruptRange(address, length)
+            if (off >= 0 && off <= e.pageSize() - length && (gsts & Reg.GSTS_TES) != 0
                     && m.iotlbEpoch == iotlb.epoch() && m.contextEpoch == contextCache.epoch()) {
                 long stamp = drain.tryOptimisticRead();
                 if (stamp != 0) {
-                    memory.copyTo(e.hpaBase() + off, dst, dstOffset, length);
+                    MemorySegment.copy(m.ram, m.ramOffset + off, dst, dstOffset, length);
                     if (drain.validate(stamp)) {
                         dmaRequests++;
                         dmaReadBytes += length;
