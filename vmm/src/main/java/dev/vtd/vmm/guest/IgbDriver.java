@@ -28,7 +28,7 @@ public final class IgbDriver implements GuestDriver {
     private long txRing, rxRing, txBufs, rxBufs;
     private int txTail, rxNext;
     private int vector = -1;
-    private long interrupts;
+    private long interrupts, rxErrors;
     private final List<byte[]> received = new ArrayList<>();
     private boolean up;
 
@@ -110,17 +110,28 @@ public final class IgbDriver implements GuestDriver {
         k.memory().write64(rxRing + 16L * rxNext, busAddress);
     }
 
+    /** Behaves again: every receive descriptor points back at the driver's own buffer. */
+    public void restoreRxBuffers() {
+        for (int i = 0; i < RING; i++) k.memory().write64(rxRing + 16L * i, rxBufs + (long) i * BUF);
+    }
+
     @Override
     public void interrupt(int v) {
         interrupts++;
         for (int guard = 0; guard < RING; guard++) {
             long d = rxRing + 16L * rxNext;
             long status = k.memory().read64(d + 8);
-            if ((status >>> 32 & NicEngine.DESC_STA_DD) == 0) break;
-            int len = (int) (status & 0xFFFF);
-            long buf = k.memory().read64(d);
             long own = rxBufs + (long) rxNext * BUF;
-            if (buf == own && len <= BUF) received.add(k.memory().read(buf, len));
+            if ((status >>> 32 & NicEngine.DESC_STA_DD) == 0) {
+                // No write-back, yet the hardware head moved past it: the device gave up on this descriptor (its
+                // buffer DMA failed). Recycle it so the ring keeps going.
+                if (k.readl(bar0 + rxBase + NicEngine.Q_HEAD) == rxNext) break;
+                rxErrors++;
+            } else {
+                int len = (int) (status & 0xFFFF);
+                long buf = k.memory().read64(d);
+                if (buf == own && len <= BUF) received.add(k.memory().read(buf, len));
+            }
             k.memory().write64(d, own);
             k.memory().write64(d + 8, 0);
             reg(rxBase + NicEngine.Q_TAIL, rxNext);
@@ -143,6 +154,8 @@ public final class IgbDriver implements GuestDriver {
 
     public List<byte[]> received() { return List.copyOf(received); }
     public long interrupts() { return interrupts; }
+    /** Receive descriptors the device consumed without writing them back (failed DMA). */
+    public long rxErrors() { return rxErrors; }
     public int vector() { return vector; }
     public long rxBuffers() { return rxBufs; }
     public int devfn() { return devfn; }
