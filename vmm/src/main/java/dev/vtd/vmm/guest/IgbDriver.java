@@ -153,6 +153,13 @@ public final class IgbDriver implements GuestDriver {
     }
 
     public List<byte[]> received() { return List.copyOf(received); }
+
+    /** Frames received since the last call (they are handed up the stack and forgotten). */
+    public List<byte[]> takeReceived() {
+        List<byte[]> out = List.copyOf(received);
+        received.clear();
+        return out;
+    }
     public long interrupts() { return interrupts; }
     /** Receive descriptors the device consumed without writing them back (failed DMA). */
     public long rxErrors() { return rxErrors; }
