@@ -246,11 +246,10 @@ public final class Kernel implements KernelServices {
     public void takeInterrupts() {
         LocalApic cpu0 = machine.interrupts().localApic(0);
         if (cpu0 == null) return;
-        var accepted = cpu0.accepted();
-        for (int i = apicSeen; i < accepted.size(); i++) {
-            irq.deliver(KernelIrq.MSI_ADDRESS_BASE, accepted.get(i).vector());
-        }
-        apicSeen = accepted.size();
+        apicSeen = Math.min(apicSeen, cpu0.acceptedCount());     // the log may have been cleared
+        var fresh = cpu0.acceptedSince(apicSeen);
+        for (var a : fresh) irq.deliver(KernelIrq.MSI_ADDRESS_BASE, a.vector());
+        apicSeen += fresh.size();
         irq.dispatchPending();
     }
 

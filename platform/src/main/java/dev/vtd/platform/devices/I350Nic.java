@@ -154,6 +154,12 @@ public final class I350Nic {
             return e == null ? -1 : e.rxPackets();
         }
 
+        /** DMA errors of VF {@code vf} (requests the IOMMU or memory refused), or -1 if it does not exist. */
+        public long vfDmaErrors(int vf) {
+            NicEngine e = vfEngines.get(vf);
+            return e == null ? -1 : e.dmaErrors();
+        }
+
         /** The IOADDR/IODATA window of BAR2 (indirect register access). */
         private final class IoWindow implements PortIoDevice {
             @Override

@@ -89,6 +89,15 @@ public final class LocalApic {
         return List.copyOf(accepted);
     }
 
+    /** The interrupts accepted after the first {@code from} (empty if there are no more): a reader's new entries. */
+    public synchronized List<Accepted> acceptedSince(int from) {
+        return from >= accepted.size() ? List.of() : List.copyOf(accepted.subList(Math.max(0, from), accepted.size()));
+    }
+
+    public synchronized int acceptedCount() {
+        return accepted.size();
+    }
+
     public synchronized List<Accepted> notifications() {
         return accepted.stream().filter(Accepted::postedNotification).toList();
     }

@@ -17,7 +17,7 @@ import java.util.TreeMap;
 
 /**
  * The guest's kernel, as far as devices go: it enumerates its PCI bus through configuration accesses, sizes and
- * assigns BARs in its PCI hole (from 0xc0000000), binds drivers (igb for the I350, edu for QEMU's edu device),
+ * assigns BARs in its PCI hole (from 0xc0000000), binds drivers (igb for the I350, igbvf for its VFs, edu for QEMU's edu device),
  * gives them DMA memory (guest-physical pages) and interrupt vectors, and takes interrupts from its vCPUs'
  * virtual LAPICs. Its own dmesg records probe and removal.
  */
@@ -62,7 +62,8 @@ public final class GuestKernel {
         if (vendor == 0xFFFF) return;
         assignBars(devfn);
         GuestDriver d = null;
-        if (vendor == I350Nic.VENDOR_ID && device == I350Nic.DEVICE_ID) d = new IgbDriver(this, devfn);
+        if (vendor == I350Nic.VENDOR_ID && device == I350Nic.DEVICE_ID) d = new IgbDriver(this, devfn, false);
+        else if (vendor == I350Nic.VENDOR_ID && device == I350Nic.VF_DEVICE_ID) d = new IgbDriver(this, devfn, true);
         else if (vendor == EduDevice.VENDOR_ID && device == EduDevice.DEVICE_ID) d = new EduDriver(this, devfn);
         if (d == null) return;
         log(String.format("pci 0000:00:%02x.%d: [%04x:%04x] bound to %s", devfn >>> 3, devfn & 7, vendor, device, d.name()));

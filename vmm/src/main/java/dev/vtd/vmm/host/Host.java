@@ -101,6 +101,20 @@ public final class Host implements AutoCloseable {
         interrupts.service();
     }
 
+    /**
+     * {@code echo n > /sys/bus/pci/devices/PF/sriov_numvfs} in the host's shell: the PF's VFs appear (0: they go)
+     * and the kernel adds them to its PCI core and IOMMU groups. Returns the VFs now enabled, VF 0 first.
+     */
+    public List<PciFunction> setNumVfs(PciFunction pf, int n) {
+        if (pf.sriov() == null) throw new VmmException(pf.address() + ": no SR-IOV capability (sriov_numvfs: No such file)");
+        String out = dev.vtd.kernel.shell.Shell.create(kernelHost)
+                .run("echo " + n + " > /sys/bus/pci/devices/" + pf.address() + "/sriov_numvfs");
+        if (!out.isEmpty()) throw new VmmException(pf.address() + ": sriov_numvfs " + n + ": " + out.strip());
+        List<PciFunction> vfs = pf.sriov().virtualFunctions();
+        for (PciFunction vf : vfs) pci.device(vf);
+        return vfs;
+    }
+
     /** lspci -nn on the host (the kernel's view). */
     public List<String> lspci() {
         List<String> out = new ArrayList<>();

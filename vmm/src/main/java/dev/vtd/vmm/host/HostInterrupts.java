@@ -211,19 +211,19 @@ public final class HostInterrupts {
     public int service() {
         int n = 0;
         for (LocalApic apic : machine.interrupts().localApics()) {
-            List<LocalApic.Accepted> acc = apic.accepted();
             if (apic.id() == KERNEL_CPU) {
-                int from = Math.min(cpu0Seen, acc.size());
-                for (int i = from; i < acc.size(); i++) {
-                    LocalApic.Accepted a = acc.get(i);
+                int from = Math.min(cpu0Seen, apic.acceptedCount());
+                List<LocalApic.Accepted> fresh = apic.acceptedSince(from);
+                for (LocalApic.Accepted a : fresh) {
                     if (ownedByVmm(KERNEL_CPU, a)) {
                         n++;
                         dispatch(KERNEL_CPU, a);
                     }
                 }
-                cpu0Seen = acc.size();
+                cpu0Seen = from + fresh.size();
                 continue;
             }
+            List<LocalApic.Accepted> acc = apic.accepted();
             if (acc.isEmpty()) continue;
             apic.clear();
             for (LocalApic.Accepted a : acc) {

@@ -21,8 +21,8 @@ import java.util.function.IntFunction;
 /**
  * A host PCI function assigned to a guest through vfio-pci, as QEMU's vfio-pci device presents it.
  * <ul>
- * <li>Configuration space: reads and writes go to the host function, except what VFIO and QEMU virtualize: the
- * BARs (the guest sees and sizes its own addresses), the expansion ROM BAR, the interrupt line, and the MSI and
+ * <li>Configuration space: reads and writes go to the host function, except what VFIO and QEMU virtualize: a
+ * VF's vendor and device ID, the BARs (the guest sees and sizes its own addresses), the expansion ROM BAR, the interrupt line, and the MSI and
  * MSI-X capabilities (the guest's messages are never written to the device).</li>
  * <li>BARs: a guest access at guest BAR + offset is trapped and forwarded to host BAR + offset, except the
  * MSI-X table, which is emulated (PCI Local Bus 3.0, 6.8.2).</li>
@@ -123,6 +123,8 @@ public final class VfioPciDevice implements GuestPciDevice {
     private int emulatedDword(int dw) {
         if (dw >= PciRegs.BAR0 && dw < BAR_END) return barRegister((dw - PciRegs.BAR0) / 4);
         if (dw == PciRegs.EXPANSION_ROM) return 0;
+        // A VF's Vendor and Device ID read FFFFh (SR-IOV 1.1, 3.4.1.1-2); VFIO presents the real ones.
+        if (dw == PciRegs.VENDOR_ID && fn.isVirtualFunction()) return fn.ids().vendorId() | fn.ids().deviceId() << 16;
         if (dw == PciRegs.INTERRUPT_LINE) return (fn.configRead(dw, 4) & ~0xFF) | interruptLine;
         int value = fn.configRead(dw, 4);
         if (msi != null && inMsi(dw) || msi != null && inMsi(dw + 3)) {
@@ -151,8 +153,19 @@ public final class VfioPciDevice implements GuestPciDevice {
             if (lower != null && lower.type() == Bar.Type.MEMORY64) return (int) (guestBar[i - 1] >>> 32);
             return 0;
         }
-        int typeBits = hostBarRegs[i] & (b.isMemory() ? 0xF : 0x3);
-        return (int) guestBar[i] | typeBits;
+        return (int) guestBar[i] | typeBits(b);
+    }
+
+    /**
+     * The BAR's low type bits as the guest sees them. A VF's BAR registers read zero on the device (SR-IOV 1.1,
+     * 3.4.1.11: its BARs live in the PF's VF BARn), so VFIO presents each from the resource's type.
+     */
+    private static int typeBits(Bar b) {
+        return switch (b.type()) {
+            case IO -> PciRegs.BAR_IO;
+            case MEMORY32 -> b.prefetchable() ? PciRegs.BAR_MEM_PREFETCHABLE : 0;
+            case MEMORY64 -> PciRegs.BAR_MEM_TYPE_64 | (b.prefetchable() ? PciRegs.BAR_MEM_PREFETCHABLE : 0);
+        };
     }
 
     @Override
