@@ -116,7 +116,8 @@ final class PciTreeBuilder {
                 for (int i = 0; i < fns.size(); i++) add(bus, n, i, fns.get(i), index);
             }
             case EDU -> {
-                EduDevice edu = at(n, () -> new EduDevice(n.id(), clock, n.dmaMask()));
+                EduDevice edu = at(n, () -> n.ats() ? EduDevice.withAts(n.id(), clock, n.dmaMask(), bus.upstream() == null)
+                        : new EduDevice(n.id(), clock, n.dmaMask()));
                 registrar.register(n.id(), edu);
                 add(bus, n, 0, edu.function(), index);
             }
