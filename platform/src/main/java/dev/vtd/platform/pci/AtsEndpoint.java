@@ -112,6 +112,9 @@ public final class AtsEndpoint implements DeviceTlb {
                     translationRequests++;
                     AtsPort.Completion c = port.translate(requesterId, pasid, a, write, privileged, false);
                     if (!c.ok()) return done;                          // Unsupported Request: give up
+                    // A completion must name a power-of-two range of at least 4 KiB (PCIe 10.2.3);
+                    // anything else is a malformed completion: the request fails.
+                    if (c.pageSize() < 4096 || Long.bitCount(c.pageSize()) != 1) return done;
                     e = new Entry(pasid, a & ~(c.pageSize() - 1), c.pageSize(), c.outputBase(), c.read(), c.write());
                     if (c.read() || c.write()) insert(e);
                     if (!(write ? e.write() : e.read())) {
@@ -152,7 +155,7 @@ public final class AtsEndpoint implements DeviceTlb {
         // Round the range out to whole STU blocks; addresses compare unsigned (a range may end at 2^64 - 1).
         long unitMask = (1L << (12 + stu)) - 1;
         long first = r.address() & ~unitMask;
-        long end = r.address() + Math.max(1, r.size()) - 1;
+        long end = r.address() + (r.size() == 0 ? 1 : r.size()) - 1;      // size is unsigned
         if (Long.compareUnsigned(end, r.address()) < 0) end = -1L;
         long last = end | unitMask;
         tlb.values().removeIf(e -> (r.global() || e.pasid() == r.pasid())
