@@ -26,6 +26,8 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * clock, the PCI hierarchy with its devices, the DMA-remapping units at their register bases and the
  * ACPI DMAR table that describes them. Devices' DMA reaches the unit that owns them per the DMAR
  * device scopes (or memory directly when no unit covers them, or when VT-d is disabled in the BIOS).
+ * The device-TLB of every function with an ATS capability is known to the unit that owns it (by the
+ * function's requester ID), so device-TLB invalidations through that unit's queue reach it.
  */
 public final class Machine implements AutoCloseable {
     /** A remapping unit as installed: its DRHD register base and the hardware. */
@@ -68,6 +70,19 @@ public final class Machine implements AutoCloseable {
             AtomicReferenceArray<DmaPort> table = new AtomicReferenceArray<>(1 << 16);
             routes.put(s.number(), table);
             s.setDmaRouter(rid -> route(s, table, rid));
+        }
+        registerDeviceTlbs();
+    }
+
+    /**
+     * Registers each ATS-capable function's device-TLB with its owning unit's invalidation queue and
+     * page request queue, keyed by the function's requester ID as enumeration assigned it.
+     */
+    private void registerDeviceTlbs() {
+        for (PciFunction f : pci.allFunctions()) {
+            if (f.ats() == null || f.rid() < 0) continue;
+            Unit u = unitFor(f);
+            if (u != null) u.iommu().deviceTlbs().register(f.rid(), f.ats().deviceTlb());
         }
     }
 

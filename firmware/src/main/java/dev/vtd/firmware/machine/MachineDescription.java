@@ -125,10 +125,12 @@ public record MachineDescription(String source, String name, String description,
      * @param intxGsiBase  host bridge: INTx lines routed round-robin from this GSI (-1: unrouted)
      * @param secondaryBus bridge: pinned secondary bus number (-1: as enumeration assigns)
      * @param ports        i350: number of ports (functions)
+     * @param ats          edu: a PCI Express function with an ATS capability and device-TLB
      */
     public record PciNode(String id, Kind kind, Model model, int device, int function, PciIds ids, boolean pcie,
                           int segment, int bus, int lastBus, int intxGsiBase, int secondaryBus, int ports,
-                          boolean acs, long dmaMask, boolean msi, List<PciNode> children, int line, String field) {
+                          boolean acs, long dmaMask, boolean msi, boolean ats, List<PciNode> children, int line,
+                          String field) {
         public PciNode {
             children = List.copyOf(children);
         }

@@ -210,7 +210,7 @@ final class MachineDescriptionParser {
     private PciNode node(Node yaml, String field, PciNode parent, PciNode host) {
         YamlMap probe = YamlMap.of(src, yaml, field, Set.of("id", "kind", "at", "children", "vendor", "device",
                 "class", "revision", "pcie", "segment", "bus", "last_bus", "intx_gsi_base", "secondary_bus",
-                "model", "ports", "acs", "dma_mask", "msi"));
+                "model", "ports", "acs", "dma_mask", "msi", "ats"));
         String kindText = probe.requireString("kind");
         Kind kind = Kind.of(kindText);
         if (kind == null) {
@@ -234,7 +234,7 @@ final class MachineDescriptionParser {
                 if (model == null) throw probe.error("model", "'" + m + "' is not one of i350, edu, copy-engine, gpu, generic");
                 switch (model) {
                     case I350 -> allowed.addAll(Set.of("ports", "acs"));
-                    case EDU -> allowed.add("dma_mask");
+                    case EDU -> allowed.addAll(Set.of("dma_mask", "ats"));
                     case COPY_ENGINE -> allowed.add("msi");
                     case GPU -> { }
                     case GENERIC -> {
@@ -284,13 +284,14 @@ final class MachineDescriptionParser {
         boolean acs = n.bool("acs", model == Model.I350);
         long dmaMask = n.number("dma_mask", EduDevice.DEFAULT_DMA_MASK);
         boolean msi = n.bool("msi", true);
+        boolean ats = n.bool("ats", false);
         if (model == Model.I350 && function != 0) {
             throw n.error("at", "an i350 takes functions 0.." + (ports - 1) + " of its device: use DD.0");
         }
         // Children are made after this node is registered (ids and parents); records are immutable, so
         // build a placeholder first to give the children their parent.
         PciNode self = new PciNode(id, kind, model, device, function, ids, pcie, segment, bus, lastBus, gsiBase,
-                secondary, ports, acs, dmaMask, msi, List.of(), n.line(), field);
+                secondary, ports, acs, dmaMask, msi, ats, List.of(), n.line(), field);
         nodesById.put(id, self);
         List<Node> kids = n.list("children");
         List<PciNode> children = new ArrayList<>();
@@ -300,7 +301,7 @@ final class MachineDescriptionParser {
         }
         checkSlots(children, kids);
         PciNode full = new PciNode(id, kind, model, device, function, ids, pcie, segment, bus, lastBus, gsiBase,
-                secondary, ports, acs, dmaMask, msi, children, n.line(), field);
+                secondary, ports, acs, dmaMask, msi, ats, children, n.line(), field);
         nodesById.put(id, full);
         for (PciNode c : children) parents.put(c, full);
         return full;

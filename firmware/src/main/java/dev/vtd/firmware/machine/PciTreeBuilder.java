@@ -106,6 +106,19 @@ final class PciTreeBuilder {
         children(b.secondaryBus(), n.children(), clock, registrar, index);
     }
 
+    /**
+     * ATS is a PCI Express protocol (PCIe base spec 10.1): a conventional PCI bus on the way to the
+     * root cannot carry translation requests, so an ATS function must not sit below one.
+     */
+    private static void requirePcieToTheRoot(PciBus bus, PciNode n) {
+        for (PciBridge b = bus.upstream(); b != null; b = b.bus() == null ? null : b.bus().upstream()) {
+            if (b.kind() == PciBridge.Kind.PCIE_TO_PCI || b.kind() == PciBridge.Kind.PCI_TO_PCI) {
+                throw new NodeException(n, "ats: true needs a PCI Express path to the root; '" + b.name()
+                        + "' leads to a conventional PCI bus");
+            }
+        }
+    }
+
     private static void device(PciBus bus, PciNode n, VirtualClock clock, Registrar registrar,
                                Map<PciFunction, Placed> index) {
         switch (n.model()) {
@@ -116,7 +129,9 @@ final class PciTreeBuilder {
                 for (int i = 0; i < fns.size(); i++) add(bus, n, i, fns.get(i), index);
             }
             case EDU -> {
-                EduDevice edu = at(n, () -> new EduDevice(n.id(), clock, n.dmaMask()));
+                if (n.ats()) requirePcieToTheRoot(bus, n);
+                EduDevice edu = at(n, () -> n.ats() ? EduDevice.withAts(n.id(), clock, n.dmaMask(), bus.upstream() == null)
+                        : new EduDevice(n.id(), clock, n.dmaMask()));
                 registrar.register(n.id(), edu);
                 add(bus, n, 0, edu.function(), index);
             }

@@ -1,8 +1,11 @@
 package dev.vtd.platform.devices;
 
+import dev.vtd.platform.bus.AtsPort;
 import dev.vtd.platform.bus.MmioDevice;
 import dev.vtd.platform.clock.VirtualClock;
+import dev.vtd.platform.pci.AtsCapability;
 import dev.vtd.platform.pci.MsiCapability;
+import dev.vtd.platform.pci.PcieCapability;
 import dev.vtd.platform.pci.PciFunction;
 import dev.vtd.platform.pci.PciIds;
 
@@ -21,6 +24,14 @@ import java.lang.foreign.MemorySegment;
  * 4 KiB buffer at 0x40000 is not performed (the command still completes). When a DMA read from
  * memory is aborted upstream, the buffer bytes from the first aborted byte on become zero (what
  * QEMU yields; harness scenario s07).
+ *
+ * <p>Optionally ({@link #withAts}) the edu is a PCI Express function with an ATS capability (not
+ * something QEMU's edu has; the default edu's configuration space stays QEMU's): 4 KiB
+ * configuration space, a PCI Express capability after the MSI one, ATS at 0x100. While software
+ * has set ATS Enable, the DMA engine takes each page's translation from its device-TLB, asking the
+ * remapping unit with a translation request on a miss, and moves the data with translated
+ * requests (PCIe ATS, VT-d spec 4.1); a page the translation does not allow ends the transfer as
+ * an upstream abort does. With ATS disabled the engine issues untranslated requests as usual.
  */
 public final class EduDevice {
     public static final int VENDOR_ID = 0x1234;
@@ -31,6 +42,12 @@ public final class EduDevice {
     public static final int SUBSYSTEM_ID = 0x1100;
     public static final long BAR0_SIZE = 1 << 20;
     public static final int MSI_OFFSET = 0x40;
+    /** With ATS: the PCI Express capability follows MSI; ATS is the first extended capability. */
+    public static final int PCIE_OFFSET = 0x50;
+    public static final int ATS_OFFSET = 0x100;
+    /** With ATS: Invalidate Queue Depth field 0 (32 requests), and the device-TLB's size. */
+    public static final int ATS_QUEUE_DEPTH = 0;
+    public static final int ATS_TLB_ENTRIES = 16;
 
     public static final int REG_IDENT = 0x00;
     public static final int REG_LIVENESS = 0x04;
@@ -76,11 +93,29 @@ public final class EduDevice {
     }
 
     public EduDevice(String name, VirtualClock clock, long dmaMask) {
+        this(name, clock, dmaMask, false, false);
+    }
+
+    /**
+     * An edu that is a PCI Express endpoint with an ATS capability (and a device-TLB of
+     * {@link #ATS_TLB_ENTRIES} translations); {@code rootComplexIntegrated} for one on a root
+     * bus (Device/Port Type 1001b), else a PCI Express endpoint (0000b).
+     */
+    public static EduDevice withAts(String name, VirtualClock clock, long dmaMask, boolean rootComplexIntegrated) {
+        return new EduDevice(name, clock, dmaMask, true, rootComplexIntegrated);
+    }
+
+    private EduDevice(String name, VirtualClock clock, long dmaMask, boolean ats, boolean rootComplexIntegrated) {
         this.clock = clock;
         this.dmaMask = dmaMask;
-        fn = new PciFunction(name, new PciIds(VENDOR_ID, DEVICE_ID, CLASS_CODE, REVISION, SUBSYSTEM_VENDOR_ID, SUBSYSTEM_ID), false);
+        fn = new PciFunction(name, new PciIds(VENDOR_ID, DEVICE_ID, CLASS_CODE, REVISION, SUBSYSTEM_VENDOR_ID, SUBSYSTEM_ID), ats);
         fn.addMemoryBar(0, BAR0_SIZE, false, false, new Registers());
         fn.addCapability(new MsiCapability(1, true, false), MSI_OFFSET);
+        if (ats) {
+            fn.addCapability(new PcieCapability(rootComplexIntegrated ? PcieCapability.TYPE_RC_INTEGRATED_ENDPOINT
+                    : PcieCapability.TYPE_ENDPOINT), PCIE_OFFSET);
+            fn.addCapability(new AtsCapability(ATS_QUEUE_DEPTH, ATS_TLB_ENTRIES), ATS_OFFSET);
+        }
         fn.setInterruptPin(1);
         fn.setResetHandler(this::reset);
     }
@@ -91,6 +126,11 @@ public final class EduDevice {
 
     public long dmaMask() {
         return dmaMask;
+    }
+
+    /** The ATS capability (whose {@link AtsCapability#deviceTlb() device-TLB} the engine uses), or null. */
+    public AtsCapability ats() {
+        return fn.ats();
     }
 
     /** Copy of the 4 KiB DMA buffer. */
@@ -222,13 +262,19 @@ public final class EduDevice {
         } else if (cnt > 0) {
             int bufOff = (int) (devSide - DMA_BUFFER_ADDRESS);
             int n = (int) cnt;
+            AtsCapability ats = fn.ats();
+            boolean translated = ats != null && ats.enabled();
             if (toRam) {
                 byte[] out;
                 synchronized (this) { out = java.util.Arrays.copyOfRange(buffer, bufOff, bufOff + n); }
-                fn.dma().write(dst & dmaMask, MemorySegment.ofArray(out), 0, n);
+                MemorySegment seg = MemorySegment.ofArray(out);
+                if (translated) ats.deviceTlb().dma(AtsPort.NO_PASID, false, dst & dmaMask, seg, 0, n, true);
+                else fn.dma().write(dst & dmaMask, seg, 0, n);
             } else {
                 byte[] in = new byte[n];
-                long got = fn.dma().read(src & dmaMask, MemorySegment.ofArray(in), 0, n);
+                MemorySegment seg = MemorySegment.ofArray(in);
+                long got = translated ? ats.deviceTlb().dma(AtsPort.NO_PASID, false, src & dmaMask, seg, 0, n, false)
+                        : fn.dma().read(src & dmaMask, seg, 0, n);
                 // Bytes past an upstream abort are zero (QEMU behaviour); the array starts zeroed.
                 if (got < n) java.util.Arrays.fill(in, (int) Math.max(0, got), n, (byte) 0);
                 synchronized (this) { System.arraycopy(in, 0, buffer, bufOff, n); }

@@ -10,6 +10,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.IntSupplier;
 
 /**
  * The address-translation side of an ATS-capable endpoint (PCIe ATS and PRI; VT-d spec chapter 4):
@@ -21,6 +22,12 @@ import java.util.Map;
  *
  * <p>Bounded: the device-TLB holds at most {@code capacity} translations (least recently used
  * replaced); one translation request per page.
+ *
+ * <p>Smallest Translation Unit (PCIe base spec 10.5.1.3, ATS Control): software promises that
+ * invalidations come in units of at least 2^STU 4 KiB blocks, so an invalidation request removes
+ * every translation overlapping the STU-aligned blocks its range touches. Invalidation requests
+ * complete as they arrive, so the endpoint never holds more than one and its Invalidate Queue
+ * Depth is never reached.
  */
 public final class AtsEndpoint implements DeviceTlb {
     /** One device-TLB entry: the translation of a page for a PASID (-1 = requests without PASID). */
@@ -33,24 +40,41 @@ public final class AtsEndpoint implements DeviceTlb {
     /** A page request this endpoint sent and the answer, once it came. */
     public record PageRequest(int pasid, long address, boolean write, int groupIndex) {}
 
-    private final int requesterId;
+    private final IntSupplier requesterId;
     private final AtsPort port;
     private final int capacity;
     private final Map<Long, Entry> tlb;
     private boolean pageRequestsEnabled;
+    private int stu;
     private int nextGroup;
     private final Map<Integer, PageRequest> outstanding = new LinkedHashMap<>();
     private final List<PageGroupResponse> responses = new ArrayList<>();
     private long translationRequests, hits, invalidations, pageRequestsSent;
 
     public AtsEndpoint(int requesterId, AtsPort port, int capacity) {
-        this.requesterId = requesterId & 0xFFFF;
+        this(() -> requesterId, port, capacity);
+    }
+
+    /**
+     * An endpoint whose requester ID is known only once it sits on a bus (a PCI function's,
+     * re-read at each request).
+     */
+    public AtsEndpoint(IntSupplier requesterId, AtsPort port, int capacity) {
+        this.requesterId = requesterId;
         this.port = port;
         this.capacity = Math.max(1, capacity);
         this.tlb = new LinkedHashMap<>(16, 0.75f, true);
     }
 
-    public int requesterId() { return requesterId; }
+    public int requesterId() { return requesterId.getAsInt() & 0xFFFF; }
+
+    /** Smallest Translation Unit as software programmed it (2^stu 4 KiB blocks; 0..31). */
+    public synchronized void setSmallestTranslationUnit(int stu) { this.stu = stu & 0x1F; }
+
+    public synchronized int smallestTranslationUnit() { return stu; }
+
+    /** Drops every cached translation (ATS disabled, function reset). */
+    public synchronized void invalidateAll() { tlb.clear(); }
 
     /** PRI enable: without it a missing page just ends the transfer. */
     public synchronized void enablePageRequests(boolean on) { this.pageRequestsEnabled = on; }
@@ -75,6 +99,7 @@ public final class AtsEndpoint implements DeviceTlb {
      */
     public long dma(int pasid, boolean privileged, long address, MemorySegment buf, long bufOffset, long length,
                     boolean write) {
+        int requesterId = requesterId();
         long done = 0;
         while (done < length) {
             long a = address + done;
@@ -87,6 +112,9 @@ public final class AtsEndpoint implements DeviceTlb {
                     translationRequests++;
                     AtsPort.Completion c = port.translate(requesterId, pasid, a, write, privileged, false);
                     if (!c.ok()) return done;                          // Unsupported Request: give up
+                    // A completion must name a power-of-two range of at least 4 KiB (PCIe 10.2.3);
+                    // anything else is a malformed completion: the request fails.
+                    if (c.pageSize() < 4096 || Long.bitCount(c.pageSize()) != 1) return done;
                     e = new Entry(pasid, a & ~(c.pageSize() - 1), c.pageSize(), c.outputBase(), c.read(), c.write());
                     if (c.read() || c.write()) insert(e);
                     if (!(write ? e.write() : e.read())) {
@@ -124,9 +152,15 @@ public final class AtsEndpoint implements DeviceTlb {
     @Override
     public synchronized Completion invalidate(DeviceTlbInvalidationRequest r) {
         invalidations++;
-        long first = r.address(), last = r.address() + r.size() - 1;
+        // Round the range out to whole STU blocks; addresses compare unsigned (a range may end at 2^64 - 1).
+        long unitMask = (1L << (12 + stu)) - 1;
+        long first = r.address() & ~unitMask;
+        long end = r.address() + (r.size() == 0 ? 1 : r.size()) - 1;      // size is unsigned
+        if (Long.compareUnsigned(end, r.address()) < 0) end = -1L;
+        long last = end | unitMask;
         tlb.values().removeIf(e -> (r.global() || e.pasid() == r.pasid())
-                && e.inputBase() <= last && first <= e.inputBase() + e.pageSize() - 1);
+                && Long.compareUnsigned(e.inputBase(), last) <= 0
+                && Long.compareUnsigned(first, e.inputBase() + e.pageSize() - 1) <= 0);
         return Completion.DONE;
     }
 

@@ -1,5 +1,6 @@
 package dev.vtd.platform.pci;
 
+import dev.vtd.platform.bus.AtsPort;
 import dev.vtd.platform.bus.DmaPort;
 
 import java.lang.foreign.MemorySegment;
@@ -123,6 +124,61 @@ public final class PciDma {
         for (int i = 0; i < 8; i++) b[i] = (byte) (value >>> (8 * i));
         return writeFully(address, b);
     }
+
+    /**
+     * The function's address-translation path (PCIe ATS): translation requests, translated
+     * requests and page requests, gated by Bus Master Enable like any upstream request and stamped
+     * with the function's requester ID. They go to the translation agent that owns the requester
+     * (its remapping unit); with none (no unit covers the function, or VT-d is off in the BIOS) a
+     * root complex without ATS completes them as Unsupported Request. A translation request or a
+     * translated read that comes back short sets Received Master Abort.
+     */
+    public AtsPort ats() {
+        return ats;
+    }
+
+    private final AtsPort ats = new AtsPort() {
+        private static final Completion UNSUPPORTED = new Completion(false, 0, 0, false, false);
+
+        private AtsPort agent() {
+            if (!enabled()) {
+                gated.increment();
+                return null;
+            }
+            return route(requesterId()) instanceof AtsPort p ? p : null;
+        }
+
+        @Override
+        public Completion translate(int rid, int pasid, long address, boolean write, boolean privileged, boolean execute) {
+            AtsPort p = agent();
+            Completion c = p == null ? UNSUPPORTED : p.translate(requesterId(), pasid, address, write, privileged, execute);
+            if (!c.ok()) function.setStatusBits(PciRegs.STS_RECEIVED_MASTER_ABORT);
+            return c;
+        }
+
+        @Override
+        public long readTranslated(int rid, long address, MemorySegment dst, long dstOffset, long length) {
+            if (length <= 0) return 0;
+            AtsPort p = agent();
+            long n = p == null ? 0 : p.readTranslated(requesterId(), address, dst, dstOffset, length);
+            if (n < length) function.setStatusBits(PciRegs.STS_RECEIVED_MASTER_ABORT);
+            return n;
+        }
+
+        @Override
+        public long writeTranslated(int rid, long address, MemorySegment src, long srcOffset, long length) {
+            if (length <= 0) return 0;
+            AtsPort p = agent();
+            return p == null ? 0 : p.writeTranslated(requesterId(), address, src, srcOffset, length);
+        }
+
+        @Override
+        public void pageRequest(int rid, int pasid, long address, boolean read, boolean write, boolean execute,
+                                boolean privileged, boolean lastInGroup, int groupIndex) {
+            AtsPort p = agent();
+            if (p != null) p.pageRequest(requesterId(), pasid, address, read, write, execute, privileged, lastInGroup, groupIndex);
+        }
+    };
 
     /** Reads a little-endian dword; all ones if the read was blocked. */
     public int readInt(long address) {

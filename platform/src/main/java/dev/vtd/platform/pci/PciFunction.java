@@ -50,6 +50,7 @@ public class PciFunction {
     private PcieCapability pcie;
     private SriovCapability sriov;
     private PowerManagementCapability pm;
+    private AtsCapability ats;
 
     /** A conventional (256-byte) or PCI Express (4 KiB) function with a type 0 header. */
     public PciFunction(String name, PciIds ids, boolean pcieExtendedConfig) {
@@ -274,6 +275,7 @@ public class PciFunction {
             case PcieCapability p -> pcie = p;
             case SriovCapability s -> sriov = s;
             case PowerManagementCapability p -> pm = p;
+            case AtsCapability a -> ats = a;
             default -> { }
         }
         return cap;
@@ -345,6 +347,11 @@ public class PciFunction {
 
     public PowerManagementCapability powerManagement() {
         return pm;
+    }
+
+    /** The ATS capability (with the function's device-TLB), or null for a function without ATS. */
+    public AtsCapability ats() {
+        return ats;
     }
 
     public boolean isPcie() {
