@@ -126,6 +126,8 @@ public final class RemappingUnit implements MmioDevice, DmaPort, AtsPort {
     private long dmaReadBytes;
     private long dmaWriteBytes;
     private long dmaRequests;
+    /** Device reads served by the fast path: each one also a context-cache and an IOTLB hit. */
+    private long fastReads;
     /** Bumped on every reported DMA fault: a read that faulted is not redone (its fault is reported once). */
     private volatile int faultsSeen;
     private final LongAdder blockedRequests = new LongAdder();
@@ -148,10 +150,11 @@ public final class RemappingUnit implements MmioDevice, DmaPort, AtsPort {
         this.memory = memory;
         this.interrupts = interrupts;
         this.faults = new FaultRecording(cap.faultRecordCount(), interrupts);
-        this.contextCache = new SetAssociativeCache<>("context-cache", config.contextCacheEntries(), 4);
-        this.iotlb = new SetAssociativeCache<>("iotlb", config.iotlbEntries(), config.iotlbWays());
+        this.contextCache = new SetAssociativeCache<>("context-cache", config.contextCacheEntries(), 4, translationEpoch);
+        this.iotlb = new SetAssociativeCache<>("iotlb", config.iotlbEntries(), config.iotlbWays(), translationEpoch);
         this.walker = new SecondStageWalker(memory, config.hostAddressWidth(), cap.sllps(), ecap.sc());
-        this.pasidCache = new SetAssociativeCache<>("pasid-cache", ecap.smts() ? PASID_CACHE_ENTRIES : 0, 4);
+        this.pasidCache = new SetAssociativeCache<>("pasid-cache", ecap.smts() ? PASID_CACHE_ENTRIES : 0, 4,
+                translationEpoch);
         this.scalableMode = ecap.smts() ? new ScalableTranslation(this, pasidCache, walker) : null;
         this.froBytes = cap.froBytes();
         this.iroBytes = ecap.iroBytes();
@@ -281,6 +284,12 @@ public final class RemappingUnit implements MmioDevice, DmaPort, AtsPort {
     }
 
     private volatile Mru mru;
+
+    /**
+     * Shared by the context cache, PASID cache and IOTLB, and moved by anything else that changes
+     * how a request translates (TE, SRTP): the MRU translation is valid while it has not moved.
+     */
+    private final SetAssociativeCache.Epoch translationEpoch = new SetAssociativeCache.Epoch();
 
     private IotlbEntry lookupSlow(int sid, long iova, Access access) {
         boolean write = access == Access.WRITE;
@@ -473,21 +482,25 @@ public final class RemappingUnit implements MmioDevice, DmaPort, AtsPort {
         if (m != null && m.ram != null && length > 0 && m.sid == (requesterId & 0xFFFF)) {
             IotlbEntry e = m.entry;
             long off = address - e.iovaBase();
-            if (off >= 0 && off <= e.pageSize() - length && (gsts & Reg.GSTS_TES) != 0
-                    && m.iotlbEpoch == iotlb.epoch() && m.contextEpoch == contextCache.epoch()) {
-                long stamp = drain.tryOptimisticRead();
-                if (stamp != 0) {
-                    MemorySegment.copy(m.ram, m.ramOffset + off, dst, dstOffset, length);
-                    if (drain.validate(stamp)) {
-                        dmaRequests++;
-                        dmaReadBytes += length;
-                        contextCache.countHit();
-                        iotlb.countHit();
-                        return length;
-                    }
+            long epoch = m.iotlbEpoch;
+            if (off >= 0 && off <= e.pageSize() - length && epoch == translationEpoch.get()) {
+                MemorySegment.copy(m.ram, m.ramOffset + off, dst, dstOffset, length);
+                // The copy's loads stay before the re-check: if nothing was invalidated meanwhile (an
+                // invalidation moves the epoch only once its entries are gone), the data came from a
+                // translation still valid when the read completed; otherwise redo it the slow way.
+                java.lang.invoke.VarHandle.acquireFence();
+                if (epoch == translationEpoch.get()) {
+                    fastReads++;                   // a request, a context-cache hit and an IOTLB hit
+                    dmaReadBytes += length;
+                    return length;
                 }
             }
         }
+        return readSlow(requesterId, address, dst, dstOffset, length);
+    }
+
+    /** Every read the fast path does not take: multi-page, faulting, untranslated, raced or cold. */
+    private long readSlow(int requesterId, long address, MemorySegment dst, long dstOffset, long length) {
         dmaRequests++;
         if (length <= 0) {
             if (length == 0 && translationEnabled()) lookup(requesterId & 0xFFFF, address, Access.ZERO_LENGTH_READ);
@@ -1031,6 +1044,7 @@ public final class RemappingUnit implements MmioDevice, DmaPort, AtsPort {
         if ((cmd & Reg.GCMD_SRTP) != 0) {
             boolean wasScalable = scalable;
             rootTable = rtaddr;
+            translationEpoch.bump();
             st |= Reg.GSTS_RTPS;
             boolean nowScalable = ecap.smts() && translationTableMode() != TTM_LEGACY;
             mru = null;
@@ -1063,6 +1077,7 @@ public final class RemappingUnit implements MmioDevice, DmaPort, AtsPort {
             try {
                 st = (st & ~Reg.GSTS_TES) | (cmd & Reg.GCMD_TE);
                 gsts = st;
+                translationEpoch.bump();
             } finally {
                 drain.unlockWrite(stamp);
             }
@@ -1164,8 +1179,10 @@ public final class RemappingUnit implements MmioDevice, DmaPort, AtsPort {
                         SetAssociativeCache.CacheStats contextCache) {}
 
     public Stats stats() {
-        return new Stats(dmaRequests, dmaReadBytes, dmaWriteBytes, blockedRequests.sum(),
+        long fast = fastReads;
+        return new Stats(dmaRequests + fast, dmaReadBytes, dmaWriteBytes, blockedRequests.sum(),
                 pmrBlocked.sum(), walks.sum(), interruptRequests.sum(), faults.recordedCount(),
-                faults.suppressedCount(), faults.overflowCount(), iotlb.stats(), contextCache.stats());
+                faults.suppressedCount(), faults.overflowCount(), iotlb.stats().withMoreHits(fast),
+                contextCache.stats().withMoreHits(fast));
     }
 }

@@ -25,7 +25,34 @@ public final class SetAssociativeCache<E extends Keyed> {
     private final Keyed[] slots;
     private final long[] lastUse;
     private long tick;
-    private volatile long epoch;
+    private final Epoch epoch;
+
+    /**
+     * An invalidation counter. Caches that hold parts of one translation (context cache, PASID cache,
+     * IOTLB) can share one, so a single read tells whether any of them was invalidated since.
+     */
+    public static final class Epoch {
+        private static final java.lang.invoke.VarHandle VALUE;
+
+        static {
+            try {
+                VALUE = MethodHandles.lookup().findVarHandle(Epoch.class, "value", long.class);
+            } catch (ReflectiveOperationException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+        }
+
+        private volatile long value;
+
+        public long get() {
+            return value;
+        }
+
+        /** Moves the epoch on (atomic: caches sharing it bump it under their own locks). */
+        public void bump() {
+            VALUE.getAndAdd(this, 1L);
+        }
+    }
 
     // Hits and misses are counted on the translation hot path: plain fields, exact when one thread
     // translates, approximate (never over-counted) under concurrent DMA.
@@ -41,6 +68,12 @@ public final class SetAssociativeCache<E extends Keyed> {
      * @param ways     associativity (entries per set)
      */
     public SetAssociativeCache(String name, int capacity, int ways) {
+        this(name, capacity, ways, new Epoch());
+    }
+
+    /** A cache whose invalidations move {@code epoch}, which other caches may share. */
+    public SetAssociativeCache(String name, int capacity, int ways, Epoch epoch) {
+        this.epoch = epoch;
         if (capacity < 0 || ways <= 0) throw new IllegalArgumentException(name + ": capacity " + capacity + ", ways " + ways);
         this.name = name;
         int w = capacity == 0 ? 0 : Math.min(ways, capacity);
@@ -118,7 +151,7 @@ public final class SetAssociativeCache<E extends Keyed> {
 
     /** The epoch to pass to {@link #put} for a walk starting now. */
     public long epoch() {
-        return epoch;
+        return epoch.get();
     }
 
     /**
@@ -128,7 +161,7 @@ public final class SetAssociativeCache<E extends Keyed> {
      */
     public synchronized boolean put(E entry, long walkEpoch) {
         if (ways == 0) return false;
-        if (walkEpoch != epoch) {
+        if (walkEpoch != epoch.get()) {
             refusedStale.increment();
             return false;
         }
@@ -173,7 +206,7 @@ public final class SetAssociativeCache<E extends Keyed> {
         // The epoch moves only after the entries are gone: a lookup that still found one of them
         // carries the old epoch, so nothing it derived (a cached MRU translation, an insert) can
         // outlive this invalidation.
-        epoch++;
+        epoch.bump();
         invalidated.add(n);
         return n;
     }
@@ -204,6 +237,11 @@ public final class SetAssociativeCache<E extends Keyed> {
     /** Counters of one cache. */
     public record CacheStats(String name, int capacity, int size, long hits, long misses, long evictions, long inserts,
                              long invalidated, long refusedStale) {
+        /** The same counters with {@code n} hits counted elsewhere (a fast path in front of the cache). */
+        public CacheStats withMoreHits(long n) {
+            return new CacheStats(name, capacity, size, hits + n, misses, evictions, inserts, invalidated, refusedStale);
+        }
+
         public double hitRate() {
             long t = hits + misses;
             return t == 0 ? 0 : (double) hits / t;
