@@ -46,6 +46,14 @@ public sealed interface DmarStructure {
         for (DeviceScope s : scopes) s.encodeTo(out);
     }
 
+    /** The layout ATSR and SATC share: header, flags (1), reserved (1), segment (2), scopes. */
+    private static void putFlagsSegmentScopes(ByteBuffer out, int type, int length, int flags, int segment,
+                                              List<DeviceScope> scopes) {
+        putHeader(out, type, length);
+        out.put((byte) flags).put((byte) 0).putShort((short) segment);
+        putScopes(out, scopes);
+    }
+
     private static void checkLength(String what, int length) {
         if (length > MAX_LENGTH) {
             throw new IllegalArgumentException(what + " length " + length + " exceeds the 16-bit length field");
@@ -149,9 +157,7 @@ public sealed interface DmarStructure {
 
         @Override
         public void encodeTo(ByteBuffer out) {
-            putHeader(out, type(), length());
-            out.put((byte) flags).put((byte) 0).putShort((short) segment);
-            putScopes(out, scopes);
+            putFlagsSegmentScopes(out, type(), length(), flags, segment, scopes);
         }
     }
 
@@ -247,9 +253,7 @@ public sealed interface DmarStructure {
 
         @Override
         public void encodeTo(ByteBuffer out) {
-            putHeader(out, type(), length());
-            out.put((byte) flags).put((byte) 0).putShort((short) segment);
-            putScopes(out, scopes);
+            putFlagsSegmentScopes(out, type(), length(), flags, segment, scopes);
         }
     }
 
