@@ -246,10 +246,10 @@ public final class RemappingUnit implements MmioDevice, DmaPort, AtsPort {
      * the fault. Pass-through contexts yield an identity entry that is not cached.
      */
     private IotlbEntry lookup(int sid, long iova, Access access) {
-        // Most-recently-used translation: valid while neither cache has been invalidated since.
+        // Most-recently-used translation: valid while the translation epoch has not moved since.
         Mru m = mru;
         if (m != null && m.sid == sid && iova - m.entry.iovaBase() < m.entry.pageSize() && iova >= m.entry.iovaBase()
-                && m.iotlbEpoch == iotlb.epoch() && m.contextEpoch == contextCache.epoch() && permits(m.entry, access)) {
+                && m.epoch == translationEpoch.get() && permits(m.entry, access)) {
             contextCache.countHit();
             iotlb.countHit();
             return m.entry;
@@ -258,28 +258,16 @@ public final class RemappingUnit implements MmioDevice, DmaPort, AtsPort {
     }
 
     /**
-     * The last translation used, tagged with the cache epochs it was valid in. For the device-read
-     * fast path it also carries the RAM segment behind the output page ({@code ram} null when the
-     * page is not wholly RAM, is a pass-through identity, grants no read, or its input page touches
-     * the interrupt range).
+     * The last translation used, tagged with the translation epoch it was valid in. For the
+     * device-read fast path it also carries the RAM segment behind the output page ({@code ram} null
+     * when the page is not wholly RAM, is a pass-through identity, grants no read, or its input page
+     * touches the interrupt range).
      */
-    private record Mru(int sid, IotlbEntry entry, long contextEpoch, long iotlbEpoch, MemorySegment ram, long ramOffset) {
-        Mru(int sid, IotlbEntry entry, long contextEpoch, long iotlbEpoch, PhysicalMemory memory) {
-            this(sid, entry, contextEpoch, iotlbEpoch, fastRam(entry, memory), fastOffset(entry, memory));
-        }
-
-        private static boolean fastReadable(IotlbEntry e) {
-            return e.read() && !e.passThrough() && !inInterruptRange(e.iovaBase(), e.pageSize());
-        }
-
-        private static MemorySegment fastRam(IotlbEntry e, PhysicalMemory memory) {
-            PhysicalMemory.Region r = fastReadable(e) ? memory.regionOf(e.hpaBase(), e.pageSize()) : null;
-            return r == null ? null : r.segment();
-        }
-
-        private static long fastOffset(IotlbEntry e, PhysicalMemory memory) {
-            PhysicalMemory.Region r = fastReadable(e) ? memory.regionOf(e.hpaBase(), e.pageSize()) : null;
-            return r == null ? 0 : e.hpaBase() - r.base();
+    private record Mru(int sid, IotlbEntry entry, long epoch, MemorySegment ram, long ramOffset) {
+        static Mru of(int sid, IotlbEntry e, long epoch, PhysicalMemory memory) {
+            boolean fastReadable = e.read() && !e.passThrough() && !inInterruptRange(e.iovaBase(), e.pageSize());
+            PhysicalMemory.Region r = fastReadable ? memory.regionOf(e.hpaBase(), e.pageSize()) : null;
+            return r == null ? new Mru(sid, e, epoch, null, 0) : new Mru(sid, e, epoch, r.segment(), e.hpaBase() - r.base());
         }
     }
 
@@ -293,14 +281,13 @@ public final class RemappingUnit implements MmioDevice, DmaPort, AtsPort {
 
     private IotlbEntry lookupSlow(int sid, long iova, Access access) {
         boolean write = access == Access.WRITE;
-        long contextEpoch = contextCache.epoch();
-        long iotlbEpoch = iotlb.epoch();
+        long epoch = translationEpoch.get();
         if (scalable) {
             // Scalable mode, request without PASID: the context's RID_PASID names the PASID entry.
             IotlbEntry e = scalableMode.lookup(sid, NO_PASID, iova, write, false, false);
             if (e == null) return null;
             if (!e.passThrough() && contextCache.capacity() > 0 && iotlb.capacity() > 0) {
-                mru = new Mru(sid, e, contextEpoch, iotlbEpoch, memory);
+                mru = Mru.of(sid, e, epoch, memory);
             }
             return e;
         }
@@ -325,7 +312,6 @@ public final class RemappingUnit implements MmioDevice, DmaPort, AtsPort {
             iotlb.countHit();
         } else {
             iotlb.countMiss();
-            long epoch = iotlb.epoch();
             walks.increment();
             SecondStageWalker.Result r = walker.walk(ce.slptptr(), ce.levels(), iova, did, write, walkObserver);
             if (r.fault() != null) {
@@ -341,7 +327,7 @@ public final class RemappingUnit implements MmioDevice, DmaPort, AtsPort {
             return fail(sid, iova, !write, write ? FaultReason.PTE_WRITE : FaultReason.PTE_READ,
                     cc.faultProcessingDisable());
         }
-        if (contextCache.capacity() > 0 && iotlb.capacity() > 0) mru = new Mru(sid, e, contextEpoch, iotlbEpoch, memory);
+        if (contextCache.capacity() > 0 && iotlb.capacity() > 0) mru = Mru.of(sid, e, epoch, memory);
         return e;
     }
 
@@ -482,7 +468,7 @@ public final class RemappingUnit implements MmioDevice, DmaPort, AtsPort {
         if (m != null && m.ram != null && length > 0 && m.sid == (requesterId & 0xFFFF)) {
             IotlbEntry e = m.entry;
             long off = address - e.iovaBase();
-            long epoch = m.iotlbEpoch;
+            long epoch = m.epoch;
             if (off >= 0 && off <= e.pageSize() - length && epoch == translationEpoch.get()) {
                 MemorySegment.copy(m.ram, m.ramOffset + off, dst, dstOffset, length);
                 // The copy's loads stay before the re-check: if nothing was invalidated meanwhile (an
