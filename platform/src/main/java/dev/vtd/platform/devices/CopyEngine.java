@@ -1,6 +1,5 @@
 package dev.vtd.platform.devices;
 
-import dev.vtd.platform.bus.MmioDevice;
 import dev.vtd.platform.clock.VirtualClock;
 import dev.vtd.platform.pci.MsiCapability;
 import dev.vtd.platform.pci.PciFunction;
@@ -43,14 +42,15 @@ public final class CopyEngine {
     public static final long LATENCY_NS = 10_000;
 
     private final PciFunction fn;
-    private final VirtualClock clock;
-    private long src, dst;
-    private int len, control, status, copied;
+    private final DmaChannel channel;
+
+    static final DmaChannel.Layout LAYOUT = new DmaChannel.Layout(4096, REG_ID, ID_VALUE, REG_SRC, REG_DST, REG_LEN,
+            REG_CONTROL, REG_STATUS, REG_COPIED, CTL_START, CTL_IRQ, 0, MAX_LENGTH, LATENCY_NS);
 
     public CopyEngine(String name, VirtualClock clock, boolean withMsi) {
-        this.clock = clock;
         fn = new PciFunction(name, PciIds.of(VENDOR_ID, DEVICE_ID, CLASS_CODE, 1).withSubsystem(VENDOR_ID, DEVICE_ID), false);
-        Registers regs = new Registers();
+        channel = new DmaChannel(LAYOUT, fn, clock, this::copy);
+        DmaChannel regs = channel;
         fn.addMemoryBar(0, 4096, false, false, regs);
         fn.addIoBar(1, 256, new dev.vtd.platform.bus.PortIoDevice() {
             @Override
@@ -65,109 +65,21 @@ public final class CopyEngine {
         });
         if (withMsi) fn.addCapability(new MsiCapability(1, false, false));
         fn.setInterruptPin(1);
-        fn.setResetHandler(this::reset);
+        fn.setResetHandler(channel::reset);
     }
 
     public PciFunction function() {
         return fn;
     }
 
-    private synchronized void reset() {
-        src = dst = 0;
-        len = control = status = copied = 0;
+    public int status() {
+        return channel.status();
     }
 
-    public synchronized int status() {
-        return status;
-    }
-
-    private final class Registers implements MmioDevice {
-        @Override
-        public long length() {
-            return 4096;
-        }
-
-        @Override
-        public long read(long off, int size) {
-            if (size != 4 || (off & 3) != 0) return size >= 8 ? -1L : (1L << (8 * size)) - 1;
-            synchronized (CopyEngine.this) {
-                return switch ((int) off) {
-                    case REG_ID -> ID_VALUE;
-                    case REG_SRC -> (int) src;
-                    case REG_SRC + 4 -> (int) (src >>> 32);
-                    case REG_DST -> (int) dst;
-                    case REG_DST + 4 -> (int) (dst >>> 32);
-                    case REG_LEN -> len;
-                    case REG_CONTROL -> control;
-                    case REG_STATUS -> status;
-                    case REG_COPIED -> copied;
-                    default -> 0;
-                } & 0xFFFF_FFFFL;
-            }
-        }
-
-        @Override
-        public void write(long off, int size, long value) {
-            if (size != 4 || (off & 3) != 0) return;
-            int v = (int) value;
-            boolean start = false;
-            synchronized (CopyEngine.this) {
-                boolean busy = (status & STS_BUSY) != 0;
-                switch ((int) off) {
-                    case REG_SRC -> { if (!busy) src = (src & ~0xFFFF_FFFFL) | (v & 0xFFFF_FFFFL); }
-                    case REG_SRC + 4 -> { if (!busy) src = (src & 0xFFFF_FFFFL) | (long) v << 32; }
-                    case REG_DST -> { if (!busy) dst = (dst & ~0xFFFF_FFFFL) | (v & 0xFFFF_FFFFL); }
-                    case REG_DST + 4 -> { if (!busy) dst = (dst & 0xFFFF_FFFFL) | (long) v << 32; }
-                    case REG_LEN -> { if (!busy) len = v; }
-                    case REG_CONTROL -> {
-                        control = v & CTL_IRQ;
-                        if ((v & CTL_START) != 0 && !busy) {
-                            status = (status | STS_BUSY) & ~(STS_DONE | STS_ABORTED);
-                            start = true;
-                        }
-                    }
-                    case REG_STATUS -> status &= ~(v & (STS_DONE | STS_ABORTED));
-                    default -> { }
-                }
-            }
-            if (start) clock.schedule(LATENCY_NS, CopyEngine.this::run);
-            updateIntx();
-        }
-    }
-
-    private void run() {
-        long s, d;
-        int n;
-        synchronized (this) {
-            if ((status & STS_BUSY) == 0) return;
-            s = src;
-            d = dst;
-            n = len < 0 || len > MAX_LENGTH ? -1 : len;
-        }
-        int done = 0;
-        boolean ok = n >= 0;
-        if (ok && n > 0) {
-            byte[] buf = new byte[n];
-            long r = fn.dma().read(s, MemorySegment.ofArray(buf), 0, n);
-            long w = fn.dma().write(d, MemorySegment.ofArray(buf), 0, r);
-            done = (int) w;
-            ok = r == n && w == n;
-        }
-        boolean irq;
-        synchronized (this) {
-            copied = done;
-            status = (status & ~STS_BUSY) | (ok ? STS_DONE : STS_ABORTED);
-            irq = (control & CTL_IRQ) != 0;
-        }
-        if (irq && fn.msi() != null && fn.msi().enabled()) fn.msi().signal(0);
-        updateIntx();
-    }
-
-    private void updateIntx() {
-        boolean level;
-        synchronized (this) {
-            level = (control & CTL_IRQ) != 0 && (status & (STS_DONE | STS_ABORTED)) != 0;
-        }
-        fn.setIntx(level && (fn.msi() == null || !fn.msi().enabled()));
+    /** Reads {@code n} bytes at src and writes them at dst, both by DMA; the bytes written. */
+    private long copy(long src, long dst, int n, int control) {
+        byte[] buf = new byte[n];
+        long r = fn.dma().read(src, MemorySegment.ofArray(buf), 0, n);
+        return fn.dma().write(dst, MemorySegment.ofArray(buf), 0, r);   // short when the read was
     }
 }

@@ -49,15 +49,17 @@ public final class GpuDevice {
     private static final int PAGE = 4096;
 
     private final PciFunction fn;
-    private final VirtualClock clock;
+    private final DmaChannel channel;
     private final Map<Long, byte[]> vram = new HashMap<>();
-    private long sysAddr, vramOffset;
-    private int length, control, status;
+
+    static final DmaChannel.Layout LAYOUT = new DmaChannel.Layout(BAR0_SIZE, REG_ID, ID_VALUE, REG_SYS_ADDR,
+            REG_VRAM_OFFSET, REG_LENGTH, REG_CONTROL, REG_STATUS, DmaChannel.NONE, CTL_START, CTL_IRQ, CTL_TO_SYSTEM,
+            MAX_LENGTH, LATENCY_NS);
 
     public GpuDevice(String name, VirtualClock clock) {
-        this.clock = clock;
         fn = new PciFunction(name, new PciIds(VENDOR_ID, DEVICE_ID, CLASS_CODE, 0xa1, VENDOR_ID, 0x1214), true);
-        fn.addMemoryBar(0, BAR0_SIZE, false, false, new Registers());
+        channel = new DmaChannel(LAYOUT, fn, clock, this::transfer);
+        fn.addMemoryBar(0, BAR0_SIZE, false, false, channel);
         fn.addMemoryBar(1, VRAM_SIZE, true, true, new Aperture());
         fn.addMemoryBar(3, BAR3_SIZE, true, true, new MmioDevice() {
             @Override public long read(long offset, int size) { return 0; }
@@ -68,16 +70,11 @@ public final class GpuDevice {
         fn.addCapability(new MsiCapability(1, true, false), 0x68);
         fn.addCapability(new PcieCapability(PcieCapability.TYPE_ENDPOINT).withFlr().withLink(3, 16), 0x78);
         fn.setInterruptPin(1);
-        fn.setResetHandler(this::reset);
+        fn.setResetHandler(channel::reset);
     }
 
     public PciFunction function() {
         return fn;
-    }
-
-    private synchronized void reset() {
-        sysAddr = vramOffset = 0;
-        length = control = status = 0;
     }
 
     /** Bytes of video memory (test/diagnostic view). */
@@ -127,94 +124,15 @@ public final class GpuDevice {
         }
     }
 
-    private final class Registers implements MmioDevice {
-        @Override
-        public long length() {
-            return BAR0_SIZE;
+    /** Copies between system memory (by DMA) and video memory; the bytes moved. */
+    private long transfer(long sys, long off, int n, int control) {
+        if (off < 0 || off + n > VRAM_SIZE) return -1;
+        if ((control & CTL_TO_SYSTEM) != 0) {
+            return fn.dma().write(sys, MemorySegment.ofArray(readVram(off, n)), 0, n);
         }
-
-        @Override
-        public long read(long off, int size) {
-            if (size != 4 || (off & 3) != 0) return size >= 8 ? -1L : (1L << (8 * size)) - 1;
-            synchronized (GpuDevice.this) {
-                return switch ((int) Math.min(off, Integer.MAX_VALUE)) {
-                    case REG_ID -> ID_VALUE;
-                    case REG_SYS_ADDR -> (int) sysAddr;
-                    case REG_SYS_ADDR + 4 -> (int) (sysAddr >>> 32);
-                    case REG_VRAM_OFFSET -> (int) vramOffset;
-                    case REG_VRAM_OFFSET + 4 -> (int) (vramOffset >>> 32);
-                    case REG_LENGTH -> length;
-                    case REG_CONTROL -> control;
-                    case REG_STATUS -> status;
-                    default -> 0;
-                } & 0xFFFF_FFFFL;
-            }
-        }
-
-        @Override
-        public void write(long off, int size, long value) {
-            if (size != 4 || (off & 3) != 0) return;
-            int v = (int) value;
-            boolean start = false;
-            synchronized (GpuDevice.this) {
-                boolean busy = (status & STS_BUSY) != 0;
-                switch ((int) Math.min(off, Integer.MAX_VALUE)) {
-                    case REG_SYS_ADDR -> { if (!busy) sysAddr = (sysAddr & ~0xFFFF_FFFFL) | (v & 0xFFFF_FFFFL); }
-                    case REG_SYS_ADDR + 4 -> { if (!busy) sysAddr = (sysAddr & 0xFFFF_FFFFL) | (long) v << 32; }
-                    case REG_VRAM_OFFSET -> { if (!busy) vramOffset = (vramOffset & ~0xFFFF_FFFFL) | (v & 0xFFFF_FFFFL); }
-                    case REG_VRAM_OFFSET + 4 -> { if (!busy) vramOffset = (vramOffset & 0xFFFF_FFFFL) | (long) v << 32; }
-                    case REG_LENGTH -> { if (!busy) length = v; }
-                    case REG_CONTROL -> {
-                        control = v & (CTL_TO_SYSTEM | CTL_IRQ);
-                        if ((v & CTL_START) != 0 && !busy) {
-                            status = (status | STS_BUSY) & ~(STS_DONE | STS_ABORTED);
-                            start = true;
-                        }
-                    }
-                    case REG_STATUS -> status &= ~(v & (STS_DONE | STS_ABORTED));
-                    default -> { }
-                }
-            }
-            if (start) clock.schedule(LATENCY_NS, GpuDevice.this::run);
-            updateIntx();
-        }
-    }
-
-    private void run() {
-        long sys, off;
-        int n, ctl;
-        synchronized (this) {
-            if ((status & STS_BUSY) == 0) return;
-            sys = sysAddr;
-            off = vramOffset;
-            ctl = control;
-            n = length < 0 || length > MAX_LENGTH || off < 0 || off + length > VRAM_SIZE ? -1 : length;
-        }
-        boolean ok = n >= 0;
-        if (ok && n > 0) {
-            if ((ctl & CTL_TO_SYSTEM) != 0) {
-                byte[] data = readVram(off, n);
-                ok = fn.dma().write(sys, MemorySegment.ofArray(data), 0, n) == n;
-            } else {
-                byte[] data = new byte[n];
-                long got = fn.dma().read(sys, MemorySegment.ofArray(data), 0, n);
-                writeVram(off, got == n ? data : java.util.Arrays.copyOf(data, (int) Math.max(0, got)));
-                ok = got == n;
-            }
-        }
-        synchronized (this) {
-            status = (status & ~STS_BUSY) | (ok ? STS_DONE : STS_ABORTED);
-        }
-        if ((ctl & CTL_IRQ) != 0 && fn.msi().enabled()) fn.msi().signal(0);
-        updateIntx();
-    }
-
-    /** INTx is asserted while a completion with interrupt enabled is unacknowledged and MSI is off. */
-    private void updateIntx() {
-        boolean level;
-        synchronized (this) {
-            level = (control & CTL_IRQ) != 0 && (status & (STS_DONE | STS_ABORTED)) != 0;
-        }
-        fn.setIntx(level && !fn.msi().enabled());
+        byte[] data = new byte[n];
+        long got = fn.dma().read(sys, MemorySegment.ofArray(data), 0, n);
+        writeVram(off, got == n ? data : java.util.Arrays.copyOf(data, (int) Math.max(0, got)));
+        return got;
     }
 }
