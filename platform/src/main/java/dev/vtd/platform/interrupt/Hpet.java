@@ -36,6 +36,13 @@ public final class Hpet implements MmioDevice {
     /** Counter period in femtoseconds: 10 ns (100 MHz). */
     public static final long PERIOD_FS = 10_000_000L;
     static final long PERIOD_NS = PERIOD_FS / 1_000_000L;
+    /**
+     * Shortest period a periodic timer runs with, in counter ticks (10 us). A guest may program a
+     * 1-tick period; honouring it would make one large clock step fire a billion interrupts, so the
+     * model stretches shorter periods to this (real HPETs likewise document a minimum tick).
+     */
+    public static final long MIN_PERIOD_TICKS = 1_000;
+
     /** Interrupt routes each timer may use: GSIs 20-23 (INT_ROUTE_CAP). */
     public static final long ROUTE_CAP = 0x00F0_0000L;
 
@@ -186,7 +193,7 @@ public final class Hpet implements MmioDevice {
             addr = fsbRoute[t] >>> 32;
             data = (int) fsbRoute[t];
             if ((conf[t] & TN_TYPE_PERIODIC) != 0 && period[t] > 0) {
-                comparator[t] += period[t];
+                comparator[t] += Math.max(period[t], MIN_PERIOD_TICKS);
                 arm(t);
             }
         }

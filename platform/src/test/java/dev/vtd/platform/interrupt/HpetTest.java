@@ -52,11 +52,22 @@ class HpetTest {
     @Test
     void periodicTimerReArmsAndPinDeliveryPulsesTheRoutedGsi() {
         hpet.write(Hpet.TIMER_BASE + Hpet.TN_CONF, 8, Hpet.TN_INT_ENB | Hpet.TN_TYPE_PERIODIC | (20L << Hpet.TN_INT_ROUTE_SHIFT));
-        hpet.write(Hpet.TIMER_BASE + Hpet.TN_COMPARATOR, 8, 100);
+        hpet.write(Hpet.TIMER_BASE + Hpet.TN_COMPARATOR, 8, Hpet.MIN_PERIOD_TICKS);
         hpet.write(Hpet.GEN_CONF, 8, Hpet.GEN_ENABLE);
-        clock.step(3_000);
+        clock.step(3 * Hpet.MIN_PERIOD_TICKS * 10);
         assertEquals(List.of("20+", "20-", "20+", "20-", "20+", "20-"), pins);
         assertEquals(3, hpet.interruptsFired());
+    }
+
+    @Test
+    void aHostileOneTickPeriodIsStretchedSoALargeClockStepStaysBounded() {
+        hpet.write(Hpet.TIMER_BASE + Hpet.TN_FSB_ROUTE, 8, (0xFEE0_0000L << 32) | 0x41);
+        hpet.write(Hpet.TIMER_BASE + Hpet.TN_CONF, 8, Hpet.TN_INT_ENB | Hpet.TN_FSB_EN | Hpet.TN_TYPE_PERIODIC);
+        hpet.write(Hpet.TIMER_BASE + Hpet.TN_COMPARATOR, 8, 1);
+        hpet.write(Hpet.GEN_CONF, 8, Hpet.GEN_ENABLE);
+        clock.step(1_000_000_000L);                         // one second of virtual time
+        assertEquals(1 + 1_000_000_000L / 10 / Hpet.MIN_PERIOD_TICKS, hpet.interruptsFired(), 1,
+                "at most one interrupt per minimum period");
     }
 
     @Test
