@@ -39,7 +39,8 @@ public final class Main implements Runnable {
         return cl;
     }
 
-    public static void main(String[] args) {
+    public static void main(String[] args) throws Exception {
+        if (args.length == 1 && args[0].equals(AotTraining.FLAG)) System.exit(AotTraining.run());
         System.exit(commandLine().execute(args));
     }
 }
