@@ -5,7 +5,7 @@ import dev.vtd.cli.qtest.QtestMachine;
 import dev.vtd.cli.qtest.QtestServer;
 import dev.vtd.cli.qtest.QtestSession;
 import dev.vtd.firmware.machine.Machine;
-import picocli.CommandLine;
+import dev.vtd.cli.args.CommandLine;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;

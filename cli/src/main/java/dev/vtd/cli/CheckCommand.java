@@ -2,10 +2,10 @@ package dev.vtd.cli;
 
 import dev.vtd.kernel.host.Host;
 import dev.vtd.kernel.host.Readiness;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Spec;
+import dev.vtd.cli.args.CommandLine.Command;
+import dev.vtd.cli.args.CommandLine.Mixin;
+import dev.vtd.cli.args.CommandLine.Model.CommandSpec;
+import dev.vtd.cli.args.CommandLine.Spec;
 
 import java.io.PrintWriter;
 import java.util.List;

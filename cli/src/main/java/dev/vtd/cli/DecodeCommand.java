@@ -3,8 +3,8 @@ package dev.vtd.cli;
 import dev.vtd.platform.iommu.regs.BitField;
 import dev.vtd.platform.iommu.regs.Cap;
 import dev.vtd.platform.iommu.regs.Ecap;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Parameters;
+import dev.vtd.cli.args.CommandLine.Command;
+import dev.vtd.cli.args.CommandLine.Parameters;
 
 import java.io.PrintWriter;
 import java.util.LinkedHashMap;
@@ -35,14 +35,14 @@ public final class DecodeCommand implements Runnable {
             description = "Pairs of a register name (cap, ecap) and its value in hex (0x prefix optional).")
     List<String> words;
 
-    @picocli.CommandLine.Option(names = "--address", paramLabel = "HEX", description = "MSI address (with 'msi').")
+    @dev.vtd.cli.args.CommandLine.Option(names = "--address", paramLabel = "HEX", description = "MSI address (with 'msi').")
     String msiAddress;
 
-    @picocli.CommandLine.Option(names = "--data", paramLabel = "HEX", description = "MSI data (with 'msi').")
+    @dev.vtd.cli.args.CommandLine.Option(names = "--data", paramLabel = "HEX", description = "MSI data (with 'msi').")
     String msiData;
 
-    @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
+    @dev.vtd.cli.args.CommandLine.Spec
+    dev.vtd.cli.args.CommandLine.Model.CommandSpec spec;
 
     @Override
     public void run() {

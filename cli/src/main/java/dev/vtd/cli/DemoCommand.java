@@ -15,9 +15,9 @@ import dev.vtd.platform.pci.MsixCapability;
 import dev.vtd.platform.pci.PciBridge;
 import dev.vtd.platform.pci.PciFunction;
 import dev.vtd.platform.pci.PciRegs;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
+import dev.vtd.cli.args.CommandLine.Command;
+import dev.vtd.cli.args.CommandLine.Spec;
+import dev.vtd.cli.args.CommandLine.Model.CommandSpec;
 
 import java.io.PrintWriter;
 import java.util.ArrayList;
@@ -38,10 +38,10 @@ public final class DemoCommand implements Runnable {
     @Spec
     CommandSpec spec;
 
-    @picocli.CommandLine.Option(names = "--script", description = "Print the equivalent `vtd run` script instead.")
+    @dev.vtd.cli.args.CommandLine.Option(names = "--script", description = "Print the equivalent `vtd run` script instead.")
     boolean script;
 
-    @picocli.CommandLine.Option(names = "--hardware",
+    @dev.vtd.cli.args.CommandLine.Option(names = "--hardware",
             description = "Run the hardware-level demo instead: a driver programming the remapping unit by hand.")
     boolean hardware;
 

@@ -4,10 +4,10 @@ import dev.vtd.firmware.acpi.DmarFormatException;
 import dev.vtd.firmware.acpi.DmarFormatter;
 import dev.vtd.firmware.acpi.DmarParser;
 import dev.vtd.firmware.acpi.DmarTable;
-import picocli.CommandLine;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
+import dev.vtd.cli.args.CommandLine;
+import dev.vtd.cli.args.CommandLine.Command;
+import dev.vtd.cli.args.CommandLine.Option;
+import dev.vtd.cli.args.CommandLine.Parameters;
 
 import java.io.IOException;
 import java.io.PrintWriter;

@@ -4,10 +4,10 @@ import dev.vtd.kernel.drivers.PciDevice;
 import dev.vtd.kernel.host.Host;
 import dev.vtd.kernel.host.Kernel;
 import dev.vtd.kernel.shell.HostCommands;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Spec;
+import dev.vtd.cli.args.CommandLine.Command;
+import dev.vtd.cli.args.CommandLine.Mixin;
+import dev.vtd.cli.args.CommandLine.Model.CommandSpec;
+import dev.vtd.cli.args.CommandLine.Spec;
 
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;

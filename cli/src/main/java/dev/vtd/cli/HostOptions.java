@@ -5,7 +5,7 @@ import dev.vtd.firmware.machine.Presets;
 import dev.vtd.kernel.host.Host;
 import dev.vtd.platform.iommu.regs.Cap;
 import dev.vtd.platform.iommu.regs.Ecap;
-import picocli.CommandLine.Option;
+import dev.vtd.cli.args.CommandLine.Option;
 
 import java.util.List;
 

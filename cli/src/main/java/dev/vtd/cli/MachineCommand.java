@@ -12,9 +12,9 @@ import dev.vtd.platform.pci.PciBridge;
 import dev.vtd.platform.pci.PciBus;
 import dev.vtd.platform.pci.PciFunction;
 import dev.vtd.platform.pci.PciSegment;
-import picocli.CommandLine;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Parameters;
+import dev.vtd.cli.args.CommandLine;
+import dev.vtd.cli.args.CommandLine.Command;
+import dev.vtd.cli.args.CommandLine.Parameters;
 
 import java.io.PrintWriter;
 import java.util.ArrayList;

@@ -1,8 +1,8 @@
 package dev.vtd.cli;
 
 import dev.vtd.cli.qtest.QtestCommand;
-import picocli.CommandLine;
-import picocli.CommandLine.Command;
+import dev.vtd.cli.args.CommandLine;
+import dev.vtd.cli.args.CommandLine.Command;
 
 /** The {@code vtd} command. Each subcommand is its own class in this package. */
 @Command(name = "vtd", mixinStandardHelpOptions = true, version = "vtd 0.1.0",

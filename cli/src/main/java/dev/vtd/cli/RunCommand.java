@@ -2,11 +2,11 @@ package dev.vtd.cli;
 
 import dev.vtd.kernel.host.Host;
 import dev.vtd.kernel.shell.Shell;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
+import dev.vtd.cli.args.CommandLine.Command;
+import dev.vtd.cli.args.CommandLine.Mixin;
+import dev.vtd.cli.args.CommandLine.Model.CommandSpec;
+import dev.vtd.cli.args.CommandLine.Parameters;
+import dev.vtd.cli.args.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintWriter;

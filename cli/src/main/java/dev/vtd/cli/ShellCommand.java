@@ -9,10 +9,10 @@ import org.jline.reader.UserInterruptException;
 import org.jline.reader.impl.completer.StringsCompleter;
 import org.jline.terminal.Terminal;
 import org.jline.terminal.TerminalBuilder;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Spec;
+import dev.vtd.cli.args.CommandLine.Command;
+import dev.vtd.cli.args.CommandLine.Mixin;
+import dev.vtd.cli.args.CommandLine.Model.CommandSpec;
+import dev.vtd.cli.args.CommandLine.Spec;
 
 import java.io.BufferedReader;
 import java.io.IOException;

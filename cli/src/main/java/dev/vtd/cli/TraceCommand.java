@@ -7,10 +7,10 @@ import dev.vtd.platform.trace.TraceFormat;
 import dev.vtd.platform.trace.TraceFormatException;
 import dev.vtd.platform.trace.TraceReader;
 import dev.vtd.platform.trace.TraceRecord;
-import picocli.CommandLine;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
+import dev.vtd.cli.args.CommandLine;
+import dev.vtd.cli.args.CommandLine.Command;
+import dev.vtd.cli.args.CommandLine.Option;
+import dev.vtd.cli.args.CommandLine.Parameters;
 
 import java.io.IOException;
 import java.io.PrintWriter;

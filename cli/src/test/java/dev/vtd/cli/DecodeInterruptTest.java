@@ -1,7 +1,7 @@
 package dev.vtd.cli;
 
 import org.junit.jupiter.api.Test;
-import picocli.CommandLine;
+import dev.vtd.cli.args.CommandLine;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;

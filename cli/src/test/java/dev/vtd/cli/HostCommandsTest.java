@@ -2,7 +2,7 @@ package dev.vtd.cli;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
+import dev.vtd.cli.args.CommandLine;
 
 import java.io.IOException;
 import java.io.InputStream;

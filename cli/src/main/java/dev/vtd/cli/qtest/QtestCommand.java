@@ -1,8 +1,8 @@
 package dev.vtd.cli.qtest;
 
 import dev.vtd.firmware.machine.Machine;
-import picocli.CommandLine;
-import picocli.CommandLine.Command;
+import dev.vtd.cli.args.CommandLine;
+import dev.vtd.cli.args.CommandLine.Command;
 
 import java.io.FileDescriptor;
 import java.io.FileInputStream;
