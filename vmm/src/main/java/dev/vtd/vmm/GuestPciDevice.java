@@ -18,6 +18,9 @@ public interface GuestPciDevice {
     /** The QEMU device id (id=), or null. */
     String id();
 
+    /** True when the VMM emulates the function: every BAR access by the guest is a VM exit. */
+    default boolean trapped() { return false; }
+
     /** What {@code info pci} prints after the BARs, e.g. the host address. */
     default String describe() { return ""; }
 }

@@ -46,6 +46,10 @@ public final class VirtualMachine {
     private final VfioContainer container;
     private final GuestKernel guest;
     private boolean running, destroyed, memoryMapped;
+    private final dev.vtd.vmm.exits.VmExits exits = new dev.vtd.vmm.exits.VmExits();
+    private final dev.vtd.vmm.emulated.VirtualIoApic ioapic = new dev.vtd.vmm.emulated.VirtualIoApic(this::inject);
+    /** Depth of VM exits being handled on this VM's behalf (an injection then rides the VM entry that ends it). */
+    private final ThreadLocal<int[]> inExit = ThreadLocal.withInitial(() -> new int[1]);
 
     VirtualMachine(Vmm vmm, int domainId, Config config) {
         this.vmm = vmm;
@@ -86,6 +90,30 @@ public final class VirtualMachine {
     public VfioContainer container() { return container; }
     public GuestKernel guest() { return guest; }
     public boolean running() { return running; }
+    public dev.vtd.vmm.exits.VmExits exits() { return exits; }
+    public dev.vtd.vmm.emulated.VirtualIoApic ioapic() { return ioapic; }
+
+    /** Adds a function the VMM emulates (QEMU's {@code -device e1000}) at a guest slot, before start or as a hotplug. */
+    public synchronized void addEmulated(int devfn, GuestPciDevice d) {
+        if (bus.containsKey(devfn & 0xFF)) throw new VmmException(String.format("guest slot 00:%02x.%d is in use",
+                (devfn & 0xFF) >>> 3, devfn & 7));
+        bus.put(devfn & 0xFF, d);
+        if (running) guest.deviceAdded(devfn & 0xFF);
+    }
+
+    /**
+     * The VMM injects {@code vector} into the vCPU with {@code apicId} (SDM 27.6: event injection on VM entry).
+     * Raised while the VMM handles one of this VM's exits, it rides that exit's VM entry; raised from elsewhere
+     * (an I/O thread receiving a packet), the VMM first kicks the running vCPU out with an IPI: one
+     * external-interrupt exit.
+     */
+    public void inject(int apicId, int vector) {
+        Vcpu c = vcpuByApicId(apicId);
+        if (c == null) return;
+        if (inExit.get()[0] == 0) exits.exit(dev.vtd.vmm.exits.VmExits.Reason.EXTERNAL_INTERRUPT);
+        exits.injected(vector);
+        c.lapic().deliver(vector, false);
+    }
     public boolean destroyed() { return destroyed; }
 
     public Vcpu vcpuByApicId(int apicId) {
@@ -231,6 +259,10 @@ public final class VirtualMachine {
 
     /** A guest MMIO access (EPT violation on an MMIO GPA): the BAR that claims it, or all ones. */
     public long mmioRead(long gpa, int size) {
+        if (dev.vtd.vmm.emulated.VirtualIoApic.claims(gpa)) {
+            exits.exit(dev.vtd.vmm.exits.VmExits.Reason.EPT_MISCONFIG);
+            return ioapic.read(gpa - dev.vtd.vmm.emulated.VirtualIoApic.BASE, size);
+        }
         GuestPciDevice d;
         int bar = -1;
         synchronized (this) {
@@ -244,10 +276,23 @@ public final class VirtualMachine {
             }
         }
         if (d == null) return size >= 8 ? -1L : (1L << (8 * size)) - 1;
-        return d.barRead(bar, gpa - d.guestBarAddress(bar), size);
+        if (!d.trapped()) return d.barRead(bar, gpa - d.guestBarAddress(bar), size);
+        exits.exit(dev.vtd.vmm.exits.VmExits.Reason.EPT_MISCONFIG);
+        int[] depth = inExit.get();
+        depth[0]++;
+        try {
+            return d.barRead(bar, gpa - d.guestBarAddress(bar), size);
+        } finally {
+            depth[0]--;
+        }
     }
 
     public void mmioWrite(long gpa, int size, long value) {
+        if (dev.vtd.vmm.emulated.VirtualIoApic.claims(gpa)) {
+            exits.exit(dev.vtd.vmm.exits.VmExits.Reason.EPT_MISCONFIG);
+            ioapic.write(gpa - dev.vtd.vmm.emulated.VirtualIoApic.BASE, size, value);
+            return;
+        }
         GuestPciDevice d = null;
         int bar = -1;
         synchronized (this) {
@@ -259,7 +304,19 @@ public final class VirtualMachine {
                 if (d != null) break;
             }
         }
-        if (d != null) d.barWrite(bar, gpa - d.guestBarAddress(bar), size, value);
+        if (d == null) return;
+        if (!d.trapped()) {
+            d.barWrite(bar, gpa - d.guestBarAddress(bar), size, value);
+            return;
+        }
+        exits.exit(dev.vtd.vmm.exits.VmExits.Reason.EPT_MISCONFIG);
+        int[] depth = inExit.get();
+        depth[0]++;
+        try {
+            d.barWrite(bar, gpa - d.guestBarAddress(bar), size, value);
+        } finally {
+            depth[0]--;
+        }
     }
 
     // ---- lifecycle ----------------------------------------------------------------------------------------

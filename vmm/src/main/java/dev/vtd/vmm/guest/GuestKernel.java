@@ -65,6 +65,8 @@ public final class GuestKernel {
         if (vendor == I350Nic.VENDOR_ID && device == I350Nic.DEVICE_ID) d = new IgbDriver(this, devfn, false);
         else if (vendor == I350Nic.VENDOR_ID && device == I350Nic.VF_DEVICE_ID) d = new IgbDriver(this, devfn, true);
         else if (vendor == EduDevice.VENDOR_ID && device == EduDevice.DEVICE_ID) d = new EduDriver(this, devfn);
+        else if (vendor == dev.vtd.vmm.emulated.E1000.VENDOR_ID && device == dev.vtd.vmm.emulated.E1000.DEVICE_ID)
+            d = new E1000Driver(this, devfn);
         if (d == null) return;
         log(String.format("pci 0000:00:%02x.%d: [%04x:%04x] bound to %s", devfn >>> 3, devfn & 7, vendor, device, d.name()));
         drivers.put(devfn, d);
