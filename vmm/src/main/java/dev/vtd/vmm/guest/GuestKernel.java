@@ -67,6 +67,8 @@ public final class GuestKernel {
         else if (vendor == EduDevice.VENDOR_ID && device == EduDevice.DEVICE_ID) d = new EduDriver(this, devfn);
         else if (vendor == dev.vtd.vmm.emulated.E1000.VENDOR_ID && device == dev.vtd.vmm.emulated.E1000.DEVICE_ID)
             d = new E1000Driver(this, devfn);
+        else if (vendor == dev.vtd.vmm.virtio.VirtioNetPci.VENDOR && device == dev.vtd.vmm.virtio.VirtioNetPci.DEVICE)
+            d = new VirtioNetDriver(this, devfn);
         if (d == null) return;
         log(String.format("pci 0000:00:%02x.%d: [%04x:%04x] bound to %s", devfn >>> 3, devfn & 7, vendor, device, d.name()));
         drivers.put(devfn, d);

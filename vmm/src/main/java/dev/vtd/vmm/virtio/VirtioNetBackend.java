@@ -46,7 +46,11 @@ public final class VirtioNetBackend {
     /** Sends every chain the driver made available on the transmit queue. */
     public void transmit() {
         boolean any = false;
-        for (DeviceVirtqueue.Chain c; (c = tx.pop()) != null; ) {
+        // As vhost does: no notifications while draining; re-enabled (avail_event = the next index) when the
+        // queue looks empty, then checked once more so a chain added in between is not missed (2.7.10).
+        tx.suppressNotifications(true);
+        for (DeviceVirtqueue.Chain c; (c = tx.pop()) != null || reenable(); ) {
+            if (c == null) continue;
             long len = c.readableBytes();
             if (len >= HDR_BYTES && len - HDR_BYTES <= 65_535 + 14) {
                 byte[] frame = new byte[(int) (len - HDR_BYTES)];
@@ -61,6 +65,14 @@ public final class VirtioNetBackend {
             any = true;
         }
         if (any && tx.needsInterrupt()) raise();
+    }
+
+    /** Re-enables transmit notifications; true if chains arrived meanwhile (keep draining with them off). */
+    private boolean reenable() {
+        tx.suppressNotifications(false);
+        if (tx.pending() == 0) return false;
+        tx.suppressNotifications(true);
+        return true;
     }
 
     /** Copies the chain's readable bytes after the header into {@code frame}. */
@@ -84,6 +96,7 @@ public final class VirtioNetBackend {
     public boolean receive(byte[] frame) {
         DeviceVirtqueue.Chain c = rx.pop();
         if (c == null) {
+            rx.suppressNotifications(false);               // out of buffers: ask to be told of the refill
             rxDropped++;
             return false;
         }
