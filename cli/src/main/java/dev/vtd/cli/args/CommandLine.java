@@ -509,7 +509,15 @@ public final class CommandLine {
             if (t == int.class || t == Integer.class) return Integer.parseInt(value);
             if (t == long.class || t == Long.class) return Long.parseLong(value);
             if (t == boolean.class || t == Boolean.class) return Boolean.parseBoolean(value);
+            if (t == double.class || t == Double.class) {
+                double d = Double.parseDouble(value);
+                if (!Double.isFinite(d)) throw new NumberFormatException(value);
+                return d;
+            }
         } catch (NumberFormatException e) {
+            if (t == double.class || t == Double.class) {
+                throw new ParameterException(this, "Invalid value for " + describe(what) + ": '" + value + "' is not a number");
+            }
             throw new ParameterException(this, "Invalid value for " + describe(what) + ": '" + value + "' is not a "
                     + (t == int.class || t == Integer.class ? "32-bit" : "64-bit") + " whole number");
         }

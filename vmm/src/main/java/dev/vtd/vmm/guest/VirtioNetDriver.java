@@ -208,6 +208,13 @@ public final class VirtioNetDriver implements GuestDriver {
     }
 
     public List<byte[]> received() { return List.copyOf(received); }
+
+    /** The frames received since the last call, handed over. */
+    public List<byte[]> takeReceived() {
+        List<byte[]> out = List.copyOf(received);
+        received.clear();
+        return out;
+    }
     public long interrupts() { return interrupts; }
     public long rxFrames() { return rxFrames; }
     public long txFrames() { return txFrames; }
