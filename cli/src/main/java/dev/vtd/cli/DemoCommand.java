@@ -45,6 +45,10 @@ public final class DemoCommand implements Runnable {
             description = "Run the hardware-level demo instead: a driver programming the remapping unit by hand.")
     boolean hardware;
 
+    @dev.vtd.cli.args.CommandLine.Option(names = "--io-paths",
+            description = "Run the I/O-path story instead: emulated e1000, virtio-net and an assigned NIC side by side.")
+    boolean ioPaths;
+
     private PrintWriter out;
     private final List<String> failures = new ArrayList<>();
 
@@ -72,6 +76,12 @@ public final class DemoCommand implements Runnable {
         if (script) {
             out.print(dev.vtd.vmm.SeedsDemo.script());
             out.flush();
+            return;
+        }
+        if (ioPaths) {
+            boolean ok = IoPathsDemo.run(out);
+            out.flush();
+            if (!ok) throw new DemoFailed();
             return;
         }
         if (!hardware) {
