@@ -74,7 +74,7 @@ public final class VirtualMachine {
             // NDST (9.12): the x2APIC ID, or the xAPIC ID in bits 15:8 when IRTA.EIME = 0.
             int ndst = host.interrupts().x2apicMode() ? hostCpu
                     : dev.vtd.platform.iommu.ir.PostedInterruptDescriptor.xapicNdst(hostCpu);
-            vcpus.add(new Vcpu(i, hostCpu, host.machine().memory(), pidPage + 64L * i, vmm.notificationVector(), ndst));
+            vcpus.add(new Vcpu(i, hostCpu, host.machine().memory(), pidPage + 64L * i, vmm.notificationVector(), ndst, exits));
         }
         bus.put(0, new HostBridgeDevice());
         this.container = new VfioContainer(host);

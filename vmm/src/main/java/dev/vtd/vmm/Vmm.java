@@ -25,9 +25,9 @@ public final class Vmm implements AutoCloseable {
         this.vfio = new Vfio(host);
         for (int cpu = 0; cpu < host.cpuCount(); cpu++) {
             int c = cpu;
-            host.interrupts().onPostedNotification(c, () -> {
+            host.interrupts().onPostedNotification(c, (int vector) -> {
                 for (VirtualMachine vm : vms()) {
-                    for (Vcpu v : vm.vcpus()) if (v.hostCpu() == c) v.syncPostedInterrupts();
+                    for (Vcpu v : vm.vcpus()) if (v.hostCpu() == c) v.notified(vector);
                 }
             });
         }

@@ -134,7 +134,7 @@ public final class HostInterrupts {
     private final Map<Machine.Unit, Table> tables = new LinkedHashMap<>();
     private final Map<Key, IntConsumer> handlers = new HashMap<>();
     private final Map<Integer, BitSet> vectors = new HashMap<>();
-    private final Map<Integer, Runnable> notificationHandlers = new HashMap<>();
+    private final Map<Integer, IntConsumer> notificationHandlers = new HashMap<>();
     private long taken, notifications, spurious;
 
     HostInterrupts(Machine machine, Kernel kernel, KernelIrq kernelIrq, PageAllocator pages, KernelLog log, IommuSubsystem iommu) {
@@ -200,6 +200,11 @@ public final class HostInterrupts {
 
     /** The handler run when CPU {@code cpu} receives a posted-interrupt notification. */
     public synchronized void onPostedNotification(int cpu, Runnable handler) {
+        notificationHandlers.put(cpu, v -> handler.run());
+    }
+
+    /** The same, with the notification's vector (the notification vector, or a vCPU's wakeup vector). */
+    public synchronized void onPostedNotification(int cpu, IntConsumer handler) {
         notificationHandlers.put(cpu, handler);
     }
 
@@ -240,7 +245,7 @@ public final class HostInterrupts {
     }
 
     private void dispatch(int cpu, LocalApic.Accepted a) {
-        Runnable notify;
+        IntConsumer notify;
         IntConsumer h;
         synchronized (this) {
             taken++;
@@ -249,7 +254,7 @@ public final class HostInterrupts {
             h = a.postedNotification() ? null : handlers.get(new Key(cpu, a.vector()));
         }
         if (notify != null) {
-            notify.run();
+            notify.accept(a.vector());
         } else if (h != null) {
             h.accept(a.vector());
         } else {

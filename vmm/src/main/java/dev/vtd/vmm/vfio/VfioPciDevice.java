@@ -365,7 +365,7 @@ public final class VfioPciDevice implements GuestPciDevice {
         int guestVector = gm.vector();
         interruptsRouted++;
         if (irt == null) {
-            int hv = host.interrupts().allocateVector(vcpu.hostCpu(), x -> vcpu.lapic().deliver(guestVector, false));
+            int hv = host.interrupts().allocateVector(vcpu.hostCpu(), x -> vcpu.injectFromHost(guestVector));
             return new Route(-1, vcpu.hostCpu(), hv, false);
         }
         int index = irt.allocate();
@@ -375,7 +375,7 @@ public final class VfioPciDevice implements GuestPciDevice {
                     .withSourceValidation(Irte.SVT_SID, 0, sid));
             return new Route(index, vcpu.hostCpu(), -1, true);
         }
-        int hv = host.interrupts().allocateVector(vcpu.hostCpu(), x -> vcpu.lapic().deliver(guestVector, false));
+        int hv = host.interrupts().allocateVector(vcpu.hostCpu(), x -> vcpu.injectFromHost(guestVector));
         int dst = irt.extendedInterruptMode() ? vcpu.hostCpu() : Irte.xapicDestination(vcpu.hostCpu());
         irt.set(index, Irte.remapped(hv, dst, false, false, false, InterruptMessage.DM_FIXED)
                 .withSourceValidation(Irte.SVT_SID, 0, sid));
