@@ -19,6 +19,30 @@ public final class SlPte {
     public static final long ADDR_MASK = Bits.range(51, 12);
     public static final long TM = 1L << 62;
 
+    /*
+     * Reserved bits (9.8, "Format for Second-Stage Paging Entries"), besides address bits 51:HAW of every entry.
+     * An entry that references a table (SL-PML5E, SL-PML4E, SL-PDPE and SL-PDE with PS = 0) has no SNP, TM or PS:
+     * bits 7, 11 and 62 must be 0 whatever ECAP.SC and ECAP.DT say. A leaf has SNP (reserved when ECAP.SC = 0)
+     * and TM (reserved when ECAP.DT = 0); a 2 MiB / 1 GiB leaf's address bits below its size are reserved.
+     */
+    /** Bits 7, 11 and 62: reserved in every entry that references a table. */
+    public static final long TABLE_RESERVED = PS | SNP | TM;
+    /** A 2 MiB leaf (SL-PDE with PS = 1): address bits 20:12. */
+    public static final long LARGE_2M_RESERVED = Bits.range(20, 12);
+    /** A 1 GiB leaf (SL-PDPE with PS = 1): address bits 29:12. */
+    public static final long LARGE_1G_RESERVED = Bits.range(29, 12);
+
+    /**
+     * The reserved bits of an entry at {@code level} (1 = SL-PTE ... 5 = SL-PML5E) other than the address bits
+     * at or above HAW; {@code large} when PS = 1 at level 2 or 3.
+     */
+    public static long reservedMask(int level, boolean large, boolean snoopControl, boolean deviceTlb) {
+        if (level > 1 && !large) return level >= 4 ? TABLE_RESERVED : SNP | TM;   // PS = 0 here by definition
+        long m = (snoopControl ? 0 : SNP) | (deviceTlb ? 0 : TM);
+        if (large) m |= level == 2 ? LARGE_2M_RESERVED : LARGE_1G_RESERVED;
+        return m;
+    }
+
     public static boolean present(long pte) {
         return (pte & (R | W)) != 0;
     }

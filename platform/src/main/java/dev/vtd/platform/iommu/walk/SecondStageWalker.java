@@ -25,18 +25,23 @@ public final class SecondStageWalker {
     private final int hostAddressWidth;
     private final int sllps;
     private final boolean snoopControl;
+    private final boolean deviceTlb;
 
     /**
      * @param hostAddressWidth HAW: address bits at and above it in an entry are reserved
      * @param sllps            CAP.SLLPS (bit 0: 2 MiB, bit 1: 1 GiB)
      * @param snoopControl     ECAP.SC (SNP in a leaf is reserved without it)
+     * @param deviceTlb        ECAP.DT (TM in a leaf is reserved without it)
      */
-    public SecondStageWalker(PhysicalMemory memory, int hostAddressWidth, int sllps, boolean snoopControl) {
+    public SecondStageWalker(PhysicalMemory memory, int hostAddressWidth, int sllps, boolean snoopControl,
+                             boolean deviceTlb) {
         this.memory = memory;
         this.hostAddressWidth = hostAddressWidth;
         this.sllps = sllps;
         this.snoopControl = snoopControl;
+        this.deviceTlb = deviceTlb;
     }
+
 
     /**
      * Walks from {@code root} for {@code iova}.
@@ -153,10 +158,7 @@ public final class SecondStageWalker {
             if (level >= 4) return true;                                 // PS is reserved in SL-PML4E / SL-PML5E
             if (level == 3 && (sllps & 2) == 0) return true;             // 1 GiB pages not supported
             if (level == 2 && (sllps & 1) == 0) return true;             // 2 MiB pages not supported
-            long low = Bits.range(SlPte.shiftOfLevel(level) - 1, 12);    // a large page's address is size-aligned
-            if ((pte & low) != 0) return true;
         }
-        boolean leaf = level == 1 || large;
-        return leaf && !snoopControl && (pte & SlPte.SNP) != 0;          // SNP is reserved when ECAP.SC = 0
+        return (pte & SlPte.reservedMask(level, large, snoopControl, deviceTlb)) != 0;
     }
 }
