@@ -105,6 +105,30 @@ class RegisterAndFaultTest {
     }
 
     @Test
+    void whilePfoIsSetNoFaultIsRecordedEvenInAFreeRegisterUntilSoftwareClearsPfo() {
+        // 7.3.1: primary fault logging tests FSTS.PFO first.
+        f.context(UnitFixture.SID, 1, ContextEntry.AW_48);
+        f.enable();
+        int n = f.unit.cap().faultRecordCount();
+        for (int i = 0; i <= n; i++) f.unit.translate(UnitFixture.SID, 0x1000L * (i + 1), Access.READ);
+        assertEquals(Reg.FSTS_PFO, f.fsts() & Reg.FSTS_PFO);
+        // Software services register 0 (F cleared) but leaves PFO set: register 0 is free, yet nothing is recorded.
+        f.unit.write(f.unit.cap().froBytes() + 12, 4, 0x8000_0000L);
+        long fsts = f.fsts(), hi1 = f.frcdHi(1), fectl = f.unit.read(Reg.FECTL, 4);
+        f.unit.translate(UnitFixture.SID, 0xCD000, Access.READ);
+        assertFalse(f.faultPending(0), "a free register stays free while PFO = 1");
+        assertEquals(0x1000L, f.frcdLo(0));
+        assertEquals(fsts, f.fsts(), "PPF, FRI and PFO unchanged");
+        assertEquals(hi1, f.frcdHi(1));
+        assertEquals(fectl, f.unit.read(Reg.FECTL, 4), "no new fault event");
+        // Clearing PFO resumes recording at the internal index.
+        f.unit.write(Reg.FSTS, 4, Reg.FSTS_PFO);
+        f.unit.translate(UnitFixture.SID, 0xEF000, Access.READ);
+        assertTrue(f.faultPending(0));
+        assertEquals(0xEF000L, f.frcdLo(0));
+    }
+
+    @Test
     void friLatchesTheFirstPendingRecordWhilePpfStaysSet() {
         f.context(UnitFixture.SID, 1, ContextEntry.AW_48);
         f.enable();

@@ -75,7 +75,11 @@ public final class FaultRecording {
             }
             int before = pendingConditions();
             boolean anyPending = ppf();
-            if ((hi[next] & Reg.FRCD_HI_F) != 0) {
+            if ((fsts & Reg.FSTS_PFO) != 0) {
+                // 7.3.1 step 1: while PFO is 1 nothing is recorded in any register, free or not; F, PPF, FRI and
+                // the fault event stay as they are until software clears PFO.
+                overflowed++;
+            } else if ((hi[next] & Reg.FRCD_HI_F) != 0) {
                 // 7.3.1: the next register still holds an unserviced fault: overflow, drop this one.
                 fsts |= Reg.FSTS_PFO;
                 overflowed++;
