@@ -152,7 +152,7 @@ public final class RemappingUnit implements MmioDevice, DmaPort, AtsPort {
         this.faults = new FaultRecording(cap.faultRecordCount(), interrupts);
         this.contextCache = new SetAssociativeCache<>("context-cache", config.contextCacheEntries(), 4, translationEpoch);
         this.iotlb = new SetAssociativeCache<>("iotlb", config.iotlbEntries(), config.iotlbWays(), translationEpoch);
-        this.walker = new SecondStageWalker(memory, config.hostAddressWidth(), cap.sllps(), ecap.sc());
+        this.walker = new SecondStageWalker(memory, config.hostAddressWidth(), cap.sllps(), ecap.sc(), ecap.dt());
         this.pasidCache = new SetAssociativeCache<>("pasid-cache", ecap.smts() ? PASID_CACHE_ENTRIES : 0, 4,
                 translationEpoch);
         this.scalableMode = ecap.smts() ? new ScalableTranslation(this, pasidCache, walker) : null;
@@ -327,7 +327,13 @@ public final class RemappingUnit implements MmioDevice, DmaPort, AtsPort {
             return fail(sid, iova, !write, write ? FaultReason.PTE_WRITE : FaultReason.PTE_READ,
                     cc.faultProcessingDisable());
         }
-        if (contextCache.capacity() > 0 && iotlb.capacity() > 0) mru = Mru.of(sid, e, epoch, memory);
+        // 7.1.3 reason 0Eh, also for an IOTLB hit: the output address itself lies in the interrupt range. A page
+        // that only partly overlaps it translates elsewhere, so it never becomes the MRU translation.
+        if (inInterruptRange(e.translate(iova), 1)) {
+            return fail(sid, iova, !write, FaultReason.INTERRUPT_ADDRESS, cc.faultProcessingDisable());
+        }
+        boolean touchesInterruptRange = inInterruptRange(e.hpaBase(), e.pageSize());
+        if (contextCache.capacity() > 0 && iotlb.capacity() > 0 && !touchesInterruptRange) mru = Mru.of(sid, e, epoch, memory);
         return e;
     }
 
@@ -382,6 +388,12 @@ public final class RemappingUnit implements MmioDevice, DmaPort, AtsPort {
         }
         IotlbEntry e = r.entry();
         iotlb.put(e, epoch);
+        if (inInterruptRange(e.translate(iova), 1)) {
+            // 7.1.3 reason 0Eh: the translation request's address translates into the interrupt range.
+            faults.report(new Fault(sid, iova & ~0xFFFL, !write, Fault.AT_TRANSLATION_REQUEST, false, 0, false, false,
+                    FaultReason.INTERRUPT_ADDRESS), cc.faultProcessingDisable());
+            return Translation.fault(FaultReason.INTERRUPT_ADDRESS);
+        }
         return new Translation(true, e.hpaBase(), e.pageSize(), e.domainId(), e.read(), e.write(), null);
     }
 
@@ -606,6 +618,7 @@ public final class RemappingUnit implements MmioDevice, DmaPort, AtsPort {
                 chunk = Math.min(length - done, e.iovaBase() + e.pageSize() - a);
                 if (pasid < 0) chunk = clipToInterruptRange(a, chunk);
                 remapped = !e.passThrough();
+                if (remapped && !scalable) chunk = clipToInterruptRange(pa, chunk);
             }
             if (!remapped && pmrBlocks(pa, chunk)) {
                 pmrBlocked.increment();
@@ -751,6 +764,7 @@ public final class RemappingUnit implements MmioDevice, DmaPort, AtsPort {
                 pa = e.translate(a);
                 chunk = Math.min(length - done, e.iovaBase() + e.pageSize() - a);
                 remapped = !e.passThrough();
+                if (remapped) chunk = clipToInterruptRange(pa, chunk);    // the next chunk's output faults 0Eh
             }
             chunk = clipToInterruptRange(a, chunk);
             if (!remapped && pmrBlocks(pa, chunk)) {

@@ -101,6 +101,48 @@ class CacheAndInvalidationTest {
         assertEquals(0, f.unit.iotlb().size());
     }
 
+    /** One 4 KiB, one 2 MiB and one 1 GiB translation of domain 3 cached, plus one 4 KiB of domain 4. */
+    private void cacheEveryPageSize() {
+        pt = f.context(SID, 3, ContextEntry.AW_48);
+        f.tables.map(pt, 4, 0x1000, 0x90_0000, 12, true, true);
+        f.tables.map(pt, 4, 0x40_0000L, 0x20_0000, 21, true, true);
+        f.tables.map(pt, 4, 0x4000_0000L, 0, 30, true, true);
+        long pt2 = f.context(SID + 1, 4, ContextEntry.AW_48);
+        f.tables.map(pt2, 4, 0x1000, 0x91_0000, 12, true, true);
+        f.enable();
+        for (long a : new long[]{0x1000, 0x40_0000L, 0x4000_0000L}) assertTrue(f.unit.translate(SID, a, Access.READ).ok());
+        assertTrue(f.unit.translate(SID + 1, 0x1000, Access.READ).ok());
+        var shifts = f.unit.iotlb().snapshot().stream().filter(e -> e.domainId() == 3).map(e -> e.pageSize()).sorted().toList();
+        assertEquals(java.util.List.of(1L << 12, 1L << 21, 1L << 30), shifts, "every page size is cached");
+    }
+
+    @Test
+    void domainSelectiveIotlbInvalidationRemovesEveryPageSizeOfTheDomain() {
+        cacheEveryPageSize();
+        iotlbInvalidate(2, 3, 0, 0);
+        assertEquals(2, iaig());
+        assertTrue(f.unit.iotlb().snapshot().stream().noneMatch(e -> e.domainId() == 3),
+                "a 4K, 2M or 1G entry of domain 3 survived: " + f.unit.iotlb().snapshot());
+        assertEquals(1, f.unit.iotlb().size(), "domain 4 keeps its entry");
+    }
+
+    @Test
+    void globalIotlbInvalidationRemovesEveryPageSizeOfEveryDomain() {
+        cacheEveryPageSize();
+        iotlbInvalidate(1, 0, 0, 0);
+        assertEquals(1, iaig());
+        assertEquals(0, f.unit.iotlb().size(), "survivors: " + f.unit.iotlb().snapshot());
+    }
+
+    @Test
+    void srtpInvalidatesNothingItDoesNotHaveToButTranslationsFollowTheNewRootAfterGlobalInvalidation() {
+        cacheEveryPageSize();
+        f.unit.write(Reg.GCMD, 4, Reg.GCMD_TE | Reg.GCMD_SRTP);
+        contextInvalidate(1, 0, 0, 0);
+        iotlbInvalidate(1, 0, 0, 0);
+        assertEquals(0, f.unit.iotlb().size(), "after SRTP and global invalidation every page size is gone");
+    }
+
     @Test
     void addressMaskAboveMamvIsRejectedWithIaigZero() {
         mapOnePage(3);

@@ -20,6 +20,12 @@ public enum FaultReason {
     CONTEXT_RESERVED(0x0B, "non-zero reserved fields in CTP"),
     PTE_RESERVED(0x0C, "non-zero reserved fields in PTE"),
     TRANSLATION_BLOCKED(0x0D, "PCE for translation request specifies blocking"),
+    /**
+     * 7.1.3 reason 0Eh: an untranslated request or translation request without PASID whose translation yields an
+     * address in the interrupt range 0xFEE0_0000-0xFEEF_FFFF (the legacy counterpart of 87h). Linux's table ends at
+     * 0Dh, so it prints "Unknown".
+     */
+    INTERRUPT_ADDRESS(0x0E, "Translated address in the interrupt address range", false),
 
     IR_REQUEST_RESERVED(0x20, "Detected reserved fields in the decoded interrupt-remapped request"),
     IR_INDEX_TOO_LARGE(0x21, "Interrupt index exceeded the interrupt-remapping table size"),
@@ -84,10 +90,17 @@ public enum FaultReason {
 
     public final int code;
     public final String text;
+    /** Whether Linux's fault-reason tables hold this code (else it prints "Unknown"). */
+    public final boolean linuxNamed;
 
     FaultReason(int code, String text) {
+        this(code, text, true);
+    }
+
+    FaultReason(int code, String text, boolean linuxNamed) {
         this.code = code;
         this.text = text;
+        this.linuxNamed = linuxNamed;
     }
 
     /** The reason with this code, or null. */
@@ -98,7 +111,7 @@ public enum FaultReason {
     /** Linux's text for a code: "Unknown" outside its tables. */
     public static String linuxText(int code) {
         FaultReason r = of(code);
-        return r == null ? "Unknown" : r.text;
+        return r == null || !r.linuxNamed ? "Unknown" : r.text;
     }
 
     public boolean isInterruptRemapping() {
