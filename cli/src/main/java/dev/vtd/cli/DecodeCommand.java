@@ -59,6 +59,7 @@ public final class DecodeCommand implements Runnable {
             case "sm-context" -> ScalableDecoding.smContext(out, rest);
             case "pasid-entry" -> ScalableDecoding.pasidEntry(out, rest);
             case "fl-pte" -> ScalableDecoding.flPte(out, rest);
+            case "amd-dte" -> AmdDteDecoding.dte(out, rest);
             default -> scalable = false;
         }
         if (scalable) {
