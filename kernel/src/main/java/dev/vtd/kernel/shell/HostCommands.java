@@ -43,6 +43,7 @@ public final class HostCommands {
             return 0;
         });
         s.register("setup", HostCommands::setup);
+        s.register("host-export", HostCommands::hostExport);
         s.register("grub2-mkconfig", HostCommands::grubMkconfig);
         s.register("sed", HostCommands::sed);
         s.register("virt-host-validate", (argv, in, io) -> {
@@ -240,6 +241,22 @@ public final class HostCommands {
         var dev = d.iommuDev();
         return (sel[0] < 0 || sel[0] == dev.segment()) && (sel[1] < 0 || sel[1] == dev.bus())
                 && (sel[2] < 0 || sel[2] == dev.device()) && (sel[3] < 0 || sel[3] == dev.function());
+    }
+
+    /** host-export DIR: the host's /sys, /proc and dmesg written as real files and links under DIR. */
+    static int hostExport(List<String> argv, String in, ShellIo io) {
+        if (argv.size() != 2) {
+            io.err().println("host-export: usage: host-export DIR");
+            return 2;
+        }
+        try {
+            var c = HostExport.export(io.shell(), java.nio.file.Path.of(argv.get(1)));
+            io.out().printf("exported to %s: %d files, %d directories, %d links%n", argv.get(1), c.files(), c.dirs(), c.links());
+            return 0;
+        } catch (java.io.IOException | RuntimeException e) {
+            io.err().println("host-export: " + argv.get(1) + ": " + e.getMessage());
+            return 1;
+        }
     }
 
     // ---- modules --------------------------------------------------------------------------------------
