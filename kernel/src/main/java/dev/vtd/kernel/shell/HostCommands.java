@@ -56,18 +56,11 @@ public final class HostCommands {
     // ---- lspci ----------------------------------------------------------------------------------------
 
     static int lspci(List<String> argv, String in, ShellIo io) {
-        boolean numeric = false, both = false, domains = false, kernel = false, verbose = false;
-        String select = null;
+        boolean numeric = false, both = false, domains = false, kernel = false, tree = false;
+        int verbose = 0, hex = 0;
+        String select = null, ids = null;
         for (int i = 1; i < argv.size(); i++) {
             String a = argv.get(i);
-            if (a.equals("-s")) {
-                if (++i >= argv.size()) {
-                    io.err().println("lspci: option requires an argument -- 's'");
-                    return 2;
-                }
-                select = argv.get(i);
-                continue;
-            }
             if (!a.startsWith("-") || a.length() < 2) {
                 io.err().println("lspci: Unknown argument " + a);
                 return 2;
@@ -81,17 +74,20 @@ public final class HostCommands {
                     }
                     case 'D' -> domains = true;
                     case 'k' -> kernel = true;
-                    case 'v' -> verbose = true;
-                    case 's' -> {
+                    case 'v' -> verbose++;
+                    case 'x' -> hex++;
+                    case 't' -> tree = true;
+                    case 's', 'd' -> {
                         String rest = a.substring(j + 1);
                         if (rest.isEmpty()) {
                             if (++i >= argv.size()) {
-                                io.err().println("lspci: option requires an argument -- 's'");
+                                io.err().println("lspci: option requires an argument -- '" + c + "'");
                                 return 2;
                             }
                             rest = argv.get(i);
                         }
-                        select = rest;
+                        if (c == 's') select = rest;
+                        else ids = rest;
                         j = a.length();
                     }
                     default -> {
@@ -107,23 +103,85 @@ public final class HostCommands {
             io.err().println("lspci: -s: Invalid slot number");
             return 2;
         }
+        int[] idf = ids == null ? null : parseIds(ids);
+        if (ids != null && idf.length == 1) {
+            io.err().println("lspci: -d: " + switch (idf[0]) {
+                case 0 -> "Invalid vendor ID";
+                case 1 -> "Invalid device ID";
+                case 2 -> "Invalid class code";
+                default -> "Invalid programming interface code";
+            });
+            return 2;
+        }
         PrintWriter out = io.out();
         Kernel k = io.host().kernel();
         List<PciDevice> devs = new ArrayList<>(k.pci().devices());
         devs.sort((x, y) -> x.name().compareTo(y.name()));
+        // lspci shows domains as soon as one device lives outside domain 0.
+        for (PciDevice d : devs) if (d.iommuDev().segment() != 0) domains = true;
+        if (tree) {
+            List<PciDevice> shown = new ArrayList<>();
+            for (PciDevice d : devs) if ((sel == null || slotMatches(sel, d)) && (idf == null || idsMatch(idf, d))) shown.add(d);
+            LspciTree.print(out, shown, verbose > 0, numeric && !both, both);
+            return 0;
+        }
         for (PciDevice d : devs) {
             if (sel != null && !slotMatches(sel, d)) continue;
+            if (idf != null && !idsMatch(idf, d)) continue;
             out.println(headline(d, domains, numeric, both));
-            if (verbose) verbose(out, d);
-            if (kernel || verbose) {
-                if (!verbose && d.function().ids().subsystemVendorId() != 0) out.println("\t" + subsystem(d));
+            if (verbose > 0) verbose(out, d);
+            if (kernel || verbose > 0) {
+                if (verbose == 0 && d.function().ids().subsystemVendorId() != 0) out.println("\t" + subsystem(d));
                 if (d.driver() != null) out.println("\tKernel driver in use: " + d.driver().name());
                 String mod = moduleFor(d);
                 if (mod != null) out.println("\tKernel modules: " + mod);
             }
-            if (verbose) out.println();
+            if (hex > 0) hexDump(out, d, hex);
+            if (verbose > 0 || kernel || hex > 0) out.println();
         }
         return 0;
+    }
+
+    /** lspci -x (64 bytes: the standard header), -xxx (256), -xxxx (4096 where the function has them). */
+    private static void hexDump(PrintWriter out, PciDevice d, int level) {
+        String cfg = SysFs.config(d.function());
+        int n = level >= 4 && cfg.length() >= 4096 ? 4096 : level >= 3 ? Math.min(256, cfg.length()) : 64;
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < n; i++) {
+            if ((i & 15) == 0) sb.append(String.format("%02x:", i));
+            sb.append(String.format(" %02x", (int) cfg.charAt(i) & 0xFF));
+            if ((i & 15) == 15) sb.append('\n');
+        }
+        out.print(sb);
+    }
+
+    /**
+     * -d [vendor]:[device][:class[:prog-if]], hex, empty or * a wildcard: {vendor, device, class, progif} with -1
+     * for a wildcard, or a one-element array naming the bad field (0 vendor, 1 device, 2 class, 3 prog-if).
+     */
+    static int[] parseIds(String s) {
+        String[] f = s.split(":", -1);
+        if (f.length < 2 || f.length > 4) return new int[] {0};
+        int[] r = {-1, -1, -1, -1};
+        int[] max = {0xFFFF, 0xFFFF, 0xFFFF, 0xFF};
+        for (int i = 0; i < f.length; i++) {
+            if (f[i].isEmpty() || f[i].equals("*")) continue;
+            try {
+                if (f[i].length() > (i == 3 ? 2 : 4)) return new int[] {i};
+                int v = Integer.parseInt(f[i], 16);
+                if (v < 0 || v > max[i]) return new int[] {i};
+                r[i] = v;
+            } catch (NumberFormatException e) {
+                return new int[] {i};
+            }
+        }
+        return r;
+    }
+
+    private static boolean idsMatch(int[] f, PciDevice d) {
+        var ids = d.function().ids();
+        return (f[0] < 0 || f[0] == ids.vendorId()) && (f[1] < 0 || f[1] == ids.deviceId())
+                && (f[2] < 0 || f[2] == ids.classCode() >>> 8) && (f[3] < 0 || f[3] == (ids.classCode() & 0xFF));
     }
 
     /** lspci's first line for a device (-D domains, -n numeric, -nn both). */
@@ -139,8 +197,9 @@ public final class HostCommands {
         if (both) {
             boolean unknownVendor = PciNames.vendor(ids.vendorId()) == null;
             String dev = unknownVendor ? "Device" : name.matches(".* Device [0-9a-f]{4}") ? name.substring(0, name.length() - 5) : name;
-            return String.format("%s %s [%04x]: %s [%04x:%04x]%s", addr, cls, ids.classCode() >>> 8, dev,
-                    ids.vendorId(), ids.deviceId(), rev);
+            String clsNn = PciNames.CLASSES.containsKey(ids.classCode() >>> 8) ? String.format("%s [%04x]", cls,
+                    ids.classCode() >>> 8) : cls.startsWith("Class ") ? String.format("%s [%04x]", cls, ids.classCode() >>> 8) : cls;
+            return String.format("%s %s: %s [%04x:%04x]%s", addr, clsNn, dev, ids.vendorId(), ids.deviceId(), rev);
         }
         return String.format("%s %s: %s%s", addr, cls, name, rev);
     }

@@ -31,6 +31,19 @@ final class PciNames {
             Map.entry(0x0800, "PIC"), Map.entry(0x0880, "System peripheral"), Map.entry(0x0c03, "USB controller"),
             Map.entry(0x00ff, "Unclassified device"));
 
+    /** pci.ids base class names (lspci falls back to them when a subclass is not listed). */
+    static final Map<Integer, String> BASE_CLASSES = Map.ofEntries(
+            Map.entry(0x00, "Unclassified device"), Map.entry(0x01, "Mass storage controller"),
+            Map.entry(0x02, "Network controller"), Map.entry(0x03, "Display controller"),
+            Map.entry(0x04, "Multimedia controller"), Map.entry(0x05, "Memory controller"), Map.entry(0x06, "Bridge"),
+            Map.entry(0x07, "Communication controller"), Map.entry(0x08, "Generic system peripheral"),
+            Map.entry(0x09, "Input device controller"), Map.entry(0x0a, "Docking station"), Map.entry(0x0b, "Processor"),
+            Map.entry(0x0c, "Serial bus controller"), Map.entry(0x0d, "Wireless controller"),
+            Map.entry(0x0e, "Intelligent controller"), Map.entry(0x0f, "Satellite communications controller"),
+            Map.entry(0x10, "Encryption controller"), Map.entry(0x11, "Signal processing controller"),
+            Map.entry(0x12, "Processing accelerators"), Map.entry(0x13, "Non-Essential Instrumentation"),
+            Map.entry(0x40, "Coprocessor"), Map.entry(0xff, "Unassigned class"));
+
     static String vendor(int v) {
         return VENDORS.getOrDefault(v, null);
     }
@@ -46,6 +59,9 @@ final class PciNames {
     static String className(int classCode) {
         int c = classCode >>> 8;
         String n = CLASSES.get(c);
-        return n == null ? String.format("Class %04x", c) : n;
+        if (n != null) return n;
+        // pciutils: an unlisted subclass of a listed base class prints the base class and the number.
+        String base = BASE_CLASSES.get(c >> 8);
+        return base != null ? String.format("%s [%04x]", base, c) : String.format("Class %04x", c);
     }
 }
