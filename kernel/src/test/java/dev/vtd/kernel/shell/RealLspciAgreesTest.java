@@ -66,6 +66,23 @@ class RealLspciAgreesTest {
                 }));
             }
         }
+        // With the system's own pci.ids (no -i): vtd's names are those of the ID database.
+        Path systemIds = PciNamesMatchPciIdsTest.PLACES.stream().filter(Files::isRegularFile).findFirst().orElse(null);
+        n = 0;
+        for (String[] m : MACHINES) {
+            Path dir = tmp.resolve("m" + n++);
+            for (String sw : List.of("", "-nn", "-tv")) {
+                tests.add(DynamicTest.dynamicTest(m[0] + " with the system's pci.ids: lspci " + sw, () -> {
+                    assumeTrue(tool != null, "lspci (pciutils) is not on PATH; install pciutils to run this comparison");
+                    assumeTrue(systemIds != null, "no system pci.ids");
+                    String[] vtd = exportAndRun(m[0], m[1], dir, sw);
+                    List<String> cmd = new ArrayList<>(List.of(tool.toString(), "-A", "linux-sysfs", "-O",
+                            "sysfs.path=" + dir.resolve("sys/bus/pci")));
+                    if (!sw.isEmpty()) cmd.addAll(List.of(sw.split(" ")));
+                    assertEquals(run(cmd), vtd[0], "lspci " + sw + " on " + m[0]);
+                }));
+            }
+        }
         return tests;
     }
 
