@@ -6,8 +6,6 @@ import dev.vtd.kernel.host.Grub;
 import dev.vtd.kernel.host.Host;
 import dev.vtd.kernel.host.Kernel;
 import dev.vtd.kernel.host.Readiness;
-import dev.vtd.platform.pci.Bar;
-import dev.vtd.platform.pci.Capability;
 import dev.vtd.platform.pci.PciRegs;
 
 import java.io.PrintWriter;
@@ -128,8 +126,16 @@ public final class HostCommands {
         for (PciDevice d : devs) {
             if (sel != null && !slotMatches(sel, d)) continue;
             if (idf != null && !idsMatch(idf, d)) continue;
-            out.println(headline(d, domains, numeric, both));
-            if (verbose > 0) verbose(out, d);
+            String head = headline(d, domains, numeric, both);
+            int progIf = d.function().configRead(PciRegs.CLASS_PROG, 1);
+            out.println(verbose > 0 && progIf != 0 ? head + String.format(" (prog-if %02x)", progIf) : head);
+            if (verbose > 0) {
+                if (d.function().ids().subsystemVendorId() != 0 && d.function().ids().subsystemVendorId() != 0xFFFF
+                        && (d.function().configRead(PciRegs.HEADER_TYPE, 1) & 0x7F) == 0) {
+                    out.println("\t" + subsystem(d));
+                }
+                LspciVerbose.print(out, d);
+            }
             if (kernel || verbose > 0) {
                 if (verbose == 0 && d.function().ids().subsystemVendorId() != 0) out.println("\t" + subsystem(d));
                 if (d.driver() != null) out.println("\tKernel driver in use: " + d.driver().name());
@@ -209,58 +215,6 @@ public final class HostCommands {
         String v = PciNames.vendor(ids.subsystemVendorId());
         return "Subsystem: " + (v == null ? String.format("Device %04x:%04x", ids.subsystemVendorId(), ids.subsystemId())
                 : String.format("%s Device %04x", v, ids.subsystemId()));
-    }
-
-    private static void verbose(PrintWriter out, PciDevice d) {
-        var f = d.function();
-        if (f.ids().subsystemVendorId() != 0) out.println("\t" + subsystem(d));
-        int pin = f.configRead(PciRegs.INTERRUPT_PIN, 1);
-        out.println("\tFlags: " + (f.busMasterEnabled() ? "bus master, " : "") + "fast devsel, latency 0"
-                + (pin != 0 ? ", IRQ " + (16 + pin - 1) : ""));
-        for (Bar b : f.bars()) {
-            if (b.isMemory()) {
-                out.printf("\tMemory at %s (%s, %sprefetchable) [size=%s]%n",
-                        b.address() == 0 ? "<unassigned>" : Long.toHexString(b.address()),
-                        b.type() == Bar.Type.MEMORY64 ? "64-bit" : "32-bit", b.prefetchable() ? "" : "non-", size(b.size()));
-            } else {
-                out.printf("\tI/O ports at <unassigned> [disabled] [size=%d]%n", b.size());
-            }
-        }
-        for (Capability c : f.capabilities()) out.printf("\tCapabilities: [%x] %s%n", c.offset(), capabilityName(c));
-    }
-
-    private static String size(long n) {
-        if (n >= 1L << 30 && n % (1L << 30) == 0) return (n >> 30) + "G";
-        if (n >= 1L << 20 && n % (1L << 20) == 0) return (n >> 20) + "M";
-        if (n >= 1L << 10 && n % (1L << 10) == 0) return (n >> 10) + "K";
-        return String.valueOf(n);
-    }
-
-    private static String capabilityName(Capability c) {
-        String n = c.getClass().getSimpleName();
-        return switch (n) {
-            case "PowerManagementCapability" -> "Power Management version 3";
-            case "MsiCapability" -> "MSI: Enable" + (c.function().msi() != null && c.function().msi().enabled() ? "+" : "-")
-                    + " Count=1/1 Maskable+ 64bit+";
-            case "MsixCapability" -> "MSI-X: Enable" + (c.function().msix().enabled() ? "+" : "-") + " Count="
-                    + c.function().msix().vectors() + " Masked-";
-            case "PcieCapability" -> "Express (v2) " + switch (c.function().pcie().deviceType()) {
-                case 0x4 -> "Root Port (Slot-)";
-                case 0x5 -> "Upstream Port";
-                case 0x6 -> "Downstream Port (Slot-)";
-                case 0x7 -> "PCI-Express to PCI/PCI-X Bridge";
-                case 0x9 -> "Root Complex Integrated Endpoint";
-                default -> "Endpoint";
-            };
-            case "AcsCapability" -> "Access Control Services";
-            case "SriovCapability" -> "Single Root I/O Virtualization (SR-IOV)";
-            case "AriCapability" -> "Alternative Routing-ID Interpretation (ARI)";
-            case "SerialNumberCapability" -> "Device Serial Number";
-            case "AtsCapability" -> "Address Translation Service (ATS)";
-            case "PasidCapability" -> "Process Address Space ID (PASID)";
-            case "PriCapability" -> "Page Request Interface (PRI)";
-            default -> n.replace("Capability", "");
-        };
     }
 
     private static String moduleFor(PciDevice d) {

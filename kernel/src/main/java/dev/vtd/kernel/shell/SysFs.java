@@ -234,7 +234,7 @@ final class SysFs {
 
     /**
      * resource_show: one "0x%016llx 0x%016llx 0x%016llx" line (start, end, flags) per resource: BARs 0-5, the ROM,
-     * the six SR-IOV VF BAR apertures, and for a bridge its four window slots (printed zero, as Linux does).
+     * the six SR-IOV VF BAR apertures, and for a bridge its four window slots.
      */
     static String resource(PciFunction f) {
         StringBuilder sb = new StringBuilder();
@@ -260,7 +260,28 @@ final class SysFs {
             if (vf == null) line(sb, 0, 0, 0);
             else line(sb, vf[0], vf[1], vf[2]);
         }
-        if (f instanceof PciBridge) for (int i = 0; i < 4; i++) line(sb, 0, 0, 0);
+        if (f instanceof PciBridge) {
+            // The bridge windows (pci_read_bridge_bases): I/O (never assigned here), memory, prefetchable memory,
+            // then the unused fourth slot. A window the registers leave at zero is one Linux did not claim.
+            line(sb, 0, 0, 0);
+            int mb = f.configRead(PciRegs.MEMORY_BASE, 2), ml = f.configRead(PciRegs.MEMORY_BASE + 2, 2);
+            long mBase = (long) (mb & 0xFFF0) << 16, mLimit = ((long) (ml & 0xFFF0) << 16) | 0xFFFFF;
+            if (mBase != 0 && mBase <= mLimit) line(sb, mBase, mLimit, IORESOURCE_MEM);
+            else line(sb, 0, 0, 0);
+            int pb = f.configRead(PciRegs.PREF_MEMORY_BASE, 2), pl = f.configRead(PciRegs.PREF_MEMORY_LIMIT, 2);
+            boolean p64 = (pb & 0xF) == 1;
+            long pBase = (long) (pb & 0xFFF0) << 16, pLimit = ((long) (pl & 0xFFF0) << 16) | 0xFFFFF;
+            if (p64) {
+                pBase |= ((long) f.configRead(PciRegs.PREF_BASE_UPPER, 4) & 0xFFFF_FFFFL) << 32;
+                pLimit |= ((long) f.configRead(PciRegs.PREF_LIMIT_UPPER, 4) & 0xFFFF_FFFFL) << 32;
+            }
+            if (pBase != 0 && Long.compareUnsigned(pBase, pLimit) <= 0) {
+                line(sb, pBase, pLimit, IORESOURCE_MEM | IORESOURCE_PREFETCH | (p64 ? IORESOURCE_MEM_64 : 0));
+            } else {
+                line(sb, 0, 0, 0);
+            }
+            line(sb, 0, 0, 0);
+        }
         return sb.toString();
     }
 

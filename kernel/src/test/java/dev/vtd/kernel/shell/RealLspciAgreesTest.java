@@ -28,7 +28,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 class RealLspciAgreesTest {
     static final List<String> SWITCHES = List.of("", "-n", "-nn", "-D", "-x", "-xxx", "-xxxx", "-t", "-tv", "-tn",
             "-s 01:00.0", "-s 00:", "-s .1", "-d 8086:", "-d :1521", "-d ::0200", "-nn -d 8086:1521", "-D -n -s 0:0.0",
-            "-n -x -s 00:00.0");
+            "-n -x -s 00:00.0", "-v");
 
     /** The machines compared: each preset, and the R630 with two of its I350's VFs enabled. */
     static final List<String[]> MACHINES = List.of(new String[] {"r630", ""}, new String[] {"q35", ""},
@@ -62,7 +62,7 @@ class RealLspciAgreesTest {
                     List<String> cmd = new ArrayList<>(List.of(tool.toString(), "-A", "linux-sysfs", "-O",
                             "sysfs.path=" + dir.resolve("sys/bus/pci"), "-i", ids.toString()));
                     if (!sw.isEmpty()) cmd.addAll(List.of(sw.split(" ")));
-                    assertEquals(run(cmd), vtd[0], "lspci " + sw + " on " + label);
+                    assertEquals(run(cmd), withoutModules(vtd[0]), "lspci " + sw + " on " + label);
                 }));
             }
         }
@@ -79,7 +79,7 @@ class RealLspciAgreesTest {
                     List<String> cmd = new ArrayList<>(List.of(tool.toString(), "-A", "linux-sysfs", "-O",
                             "sysfs.path=" + dir.resolve("sys/bus/pci")));
                     if (!sw.isEmpty()) cmd.addAll(List.of(sw.split(" ")));
-                    assertEquals(run(cmd), vtd[0], "lspci " + sw + " on " + m[0]);
+                    assertEquals(run(cmd), withoutModules(vtd[0]), "lspci " + sw + " on " + m[0]);
                 }));
             }
         }
@@ -101,11 +101,17 @@ class RealLspciAgreesTest {
         }
     }
 
+    /** The real tool's standard output (its complaint that it cannot load libkmod goes to standard error, unread). */
     private static String run(List<String> cmd) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
         byte[] out = p.getInputStream().readAllBytes();
         if (!p.waitFor(30, TimeUnit.SECONDS)) p.destroyForcibly();
         return new String(out, StandardCharsets.UTF_8);
+    }
+
+    /** "Kernel modules:" needs the host's modules.alias, which an exported tree does not carry. */
+    static String withoutModules(String s) {
+        return s.replaceAll("(?m)^\tKernel modules: .*\n", "");
     }
 
     /** vtd's name table in pci.ids syntax. */
