@@ -414,9 +414,46 @@ final class SysFs {
                 case UNMANAGED -> "unmanaged";
                 case BLOCKED -> "blocked";
             }));
+            group.put("reserved_regions", attr(reservedRegions(k, k.groups().members(g)).stripTrailing()));
             m.put(String.valueOf(g), Vfs.Dir.of(group));
         }
         return Vfs.Dir.of(m);
+    }
+
+    /**
+     * iommu_get_group_resv_regions for VT-d (intel_iommu_get_resv_regions): each member's RMRRs (direct, or
+     * direct-relaxable for USB and graphics devices), 0-16 MiB direct-relaxable for an ISA bridge (the floppy
+     * workaround), and the interrupt window as msi; same-type overlaps merged, sorted by start.
+     */
+    static String reservedRegions(Kernel k, List<PciDevice> members) {
+        if (k.iommu() == null || !k.iommu().enabled() || members.isEmpty()) return "";
+        record Region(long start, long end, String type) {}
+        List<Region> regions = new ArrayList<>();
+        for (PciDevice d : members) {
+            int cls = d.function().ids().classCode() >>> 8;
+            boolean relaxable = cls == 0x0c03 || cls >> 8 == 0x03;
+            for (var r : k.iommu().rmrrsFor(d.iommuDev())) {
+                regions.add(new Region(r.base(), r.limit(), relaxable ? "direct-relaxable" : "direct"));
+            }
+            if (cls == 0x0601) regions.add(new Region(0, (1L << 24) - 1, "direct-relaxable"));
+            regions.add(new Region(dev.vtd.kernel.iommu.IommuSubsystem.MSI_WINDOW_BASE,
+                    dev.vtd.kernel.iommu.IommuSubsystem.MSI_WINDOW_LAST, "msi"));
+        }
+        regions.sort(java.util.Comparator.comparingLong(Region::start).thenComparingLong(Region::end));
+        List<Region> merged = new ArrayList<>();
+        for (Region r : regions) {
+            Region last = null;
+            for (Region m : merged) if (m.type().equals(r.type()) && r.start() <= m.end() + 1 && r.end() >= m.start() - 1) last = m;
+            if (last == null) {
+                merged.add(r);
+            } else {
+                merged.set(merged.indexOf(last), new Region(Math.min(last.start(), r.start()), Math.max(last.end(), r.end()), r.type()));
+            }
+        }
+        merged.sort(java.util.Comparator.comparingLong(Region::start));
+        StringBuilder sb = new StringBuilder();
+        for (Region r : merged) sb.append(String.format("0x%016x 0x%016x %s%n", r.start(), r.end(), r.type()));
+        return sb.toString();
     }
 
     private static Vfs.Dir modules(Kernel k) {

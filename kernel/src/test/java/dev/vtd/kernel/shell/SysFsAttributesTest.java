@@ -79,6 +79,20 @@ class SysFsAttributesTest {
     }
 
     @Test
+    void iommuGroupReservedRegionsListRmrrsAndTheMsiWindowInLinuxFormat() throws Exception {
+        // The USB controllers carry the R630's RMRR (relaxable for USB); every group has the interrupt window.
+        String usb = host.kernel().pci().devices().stream().filter(d -> d.name().equals("0000:00:1d.0")).findFirst()
+                .orElseThrow().group() + "";
+        String text = sh.fs().read("/sys/kernel/iommu_groups/" + usb + "/reserved_regions");
+        assertTrue(text.endsWith("0x00000000fee00000 0x00000000feefffff msi\n"), text);
+        for (String l : text.split("\n")) assertTrue(l.matches("0x[0-9a-f]{16} 0x[0-9a-f]{16} (direct|direct-relaxable|msi)"), l);
+        String nic = host.kernel().pci().devices().stream().filter(d -> d.name().equals("0000:01:00.0")).findFirst()
+                .orElseThrow().group() + "";
+        assertEquals("0x00000000fee00000 0x00000000feefffff msi\n",
+                sh.fs().read("/sys/kernel/iommu_groups/" + nic + "/reserved_regions"));
+    }
+
+    @Test
     void exportWritesFilesLinksAndBinaryConfig(@TempDir Path dir) throws Exception {
         HostExport.export(sh, dir);
         Path dev = dir.resolve("sys/bus/pci/devices/0000:01:00.0");
