@@ -143,7 +143,7 @@ public final class HostCommands {
                 if (mod != null) out.println("\tKernel modules: " + mod);
             }
             if (hex > 0) hexDump(out, d, hex);
-            if (verbose > 0 || kernel || hex > 0) out.println();
+            if (verbose > 0 || hex > 0) out.println();
         }
         return 0;
     }
