@@ -28,7 +28,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 class RealLspciAgreesTest {
     static final List<String> SWITCHES = List.of("", "-n", "-nn", "-D", "-x", "-xxx", "-xxxx", "-t", "-tv", "-tn",
             "-s 01:00.0", "-s 00:", "-s .1", "-d 8086:", "-d :1521", "-d ::0200", "-nn -d 8086:1521", "-D -n -s 0:0.0",
-            "-n -x -s 00:00.0", "-v");
+            "-n -x -s 00:00.0", "-v", "-k", "-s 01:00.0 -k", "-D -s 0000:00:1f.2 -v");
 
     /** The machines compared: each preset, and the R630 with two of its I350's VFs enabled. */
     static final List<String[]> MACHINES = List.of(new String[] {"r630", ""}, new String[] {"q35", ""},
