@@ -6,8 +6,6 @@ import dev.vtd.kernel.host.Grub;
 import dev.vtd.kernel.host.Host;
 import dev.vtd.kernel.host.Kernel;
 import dev.vtd.kernel.host.Readiness;
-import dev.vtd.platform.pci.Bar;
-import dev.vtd.platform.pci.Capability;
 import dev.vtd.platform.pci.PciRegs;
 
 import java.io.PrintWriter;
@@ -43,6 +41,7 @@ public final class HostCommands {
             return 0;
         });
         s.register("setup", HostCommands::setup);
+        s.register("host-export", HostCommands::hostExport);
         s.register("grub2-mkconfig", HostCommands::grubMkconfig);
         s.register("sed", HostCommands::sed);
         s.register("virt-host-validate", (argv, in, io) -> {
@@ -55,18 +54,11 @@ public final class HostCommands {
     // ---- lspci ----------------------------------------------------------------------------------------
 
     static int lspci(List<String> argv, String in, ShellIo io) {
-        boolean numeric = false, both = false, domains = false, kernel = false, verbose = false;
-        String select = null;
+        boolean numeric = false, both = false, domains = false, kernel = false, tree = false;
+        int verbose = 0, hex = 0;
+        String select = null, ids = null;
         for (int i = 1; i < argv.size(); i++) {
             String a = argv.get(i);
-            if (a.equals("-s")) {
-                if (++i >= argv.size()) {
-                    io.err().println("lspci: option requires an argument -- 's'");
-                    return 2;
-                }
-                select = argv.get(i);
-                continue;
-            }
             if (!a.startsWith("-") || a.length() < 2) {
                 io.err().println("lspci: Unknown argument " + a);
                 return 2;
@@ -80,17 +72,20 @@ public final class HostCommands {
                     }
                     case 'D' -> domains = true;
                     case 'k' -> kernel = true;
-                    case 'v' -> verbose = true;
-                    case 's' -> {
+                    case 'v' -> verbose++;
+                    case 'x' -> hex++;
+                    case 't' -> tree = true;
+                    case 's', 'd' -> {
                         String rest = a.substring(j + 1);
                         if (rest.isEmpty()) {
                             if (++i >= argv.size()) {
-                                io.err().println("lspci: option requires an argument -- 's'");
+                                io.err().println("lspci: option requires an argument -- '" + c + "'");
                                 return 2;
                             }
                             rest = argv.get(i);
                         }
-                        select = rest;
+                        if (c == 's') select = rest;
+                        else ids = rest;
                         j = a.length();
                     }
                     default -> {
@@ -106,23 +101,93 @@ public final class HostCommands {
             io.err().println("lspci: -s: Invalid slot number");
             return 2;
         }
+        int[] idf = ids == null ? null : parseIds(ids);
+        if (ids != null && idf.length == 1) {
+            io.err().println("lspci: -d: " + switch (idf[0]) {
+                case 0 -> "Invalid vendor ID";
+                case 1 -> "Invalid device ID";
+                case 2 -> "Invalid class code";
+                default -> "Invalid programming interface code";
+            });
+            return 2;
+        }
         PrintWriter out = io.out();
         Kernel k = io.host().kernel();
         List<PciDevice> devs = new ArrayList<>(k.pci().devices());
         devs.sort((x, y) -> x.name().compareTo(y.name()));
+        // lspci shows domains as soon as one device lives outside domain 0.
+        for (PciDevice d : devs) if (d.iommuDev().segment() != 0) domains = true;
+        if (tree) {
+            List<PciDevice> shown = new ArrayList<>();
+            for (PciDevice d : devs) if ((sel == null || slotMatches(sel, d)) && (idf == null || idsMatch(idf, d))) shown.add(d);
+            LspciTree.print(out, shown, verbose > 0, numeric && !both, both);
+            return 0;
+        }
         for (PciDevice d : devs) {
             if (sel != null && !slotMatches(sel, d)) continue;
-            out.println(headline(d, domains, numeric, both));
-            if (verbose) verbose(out, d);
-            if (kernel || verbose) {
-                if (!verbose && d.function().ids().subsystemVendorId() != 0) out.println("\t" + subsystem(d));
+            if (idf != null && !idsMatch(idf, d)) continue;
+            String head = headline(d, domains, numeric, both);
+            int progIf = d.function().configRead(PciRegs.CLASS_PROG, 1);
+            out.println(verbose > 0 && progIf != 0 ? head + String.format(" (prog-if %02x)", progIf) : head);
+            if (verbose > 0) {
+                if (d.function().ids().subsystemVendorId() != 0 && d.function().ids().subsystemVendorId() != 0xFFFF
+                        && (d.function().configRead(PciRegs.HEADER_TYPE, 1) & 0x7F) == 0) {
+                    out.println("\t" + subsystem(d));
+                }
+                LspciVerbose.print(out, d);
+            }
+            if (kernel || verbose > 0) {
+                if (verbose == 0 && d.function().ids().subsystemVendorId() != 0) out.println("\t" + subsystem(d));
                 if (d.driver() != null) out.println("\tKernel driver in use: " + d.driver().name());
                 String mod = moduleFor(d);
                 if (mod != null) out.println("\tKernel modules: " + mod);
             }
-            if (verbose) out.println();
+            if (hex > 0) hexDump(out, d, hex);
+            if (verbose > 0 || hex > 0) out.println();
         }
         return 0;
+    }
+
+    /** lspci -x (64 bytes: the standard header), -xxx (256), -xxxx (4096 where the function has them). */
+    private static void hexDump(PrintWriter out, PciDevice d, int level) {
+        String cfg = SysFs.config(d.function());
+        int n = level >= 4 && cfg.length() >= 4096 ? 4096 : level >= 3 ? Math.min(256, cfg.length()) : 64;
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < n; i++) {
+            if ((i & 15) == 0) sb.append(String.format("%02x:", i));
+            sb.append(String.format(" %02x", (int) cfg.charAt(i) & 0xFF));
+            if ((i & 15) == 15) sb.append('\n');
+        }
+        out.print(sb);
+    }
+
+    /**
+     * -d [vendor]:[device][:class[:prog-if]], hex, empty or * a wildcard: {vendor, device, class, progif} with -1
+     * for a wildcard, or a one-element array naming the bad field (0 vendor, 1 device, 2 class, 3 prog-if).
+     */
+    static int[] parseIds(String s) {
+        String[] f = s.split(":", -1);
+        if (f.length < 2 || f.length > 4) return new int[] {0};
+        int[] r = {-1, -1, -1, -1};
+        int[] max = {0xFFFF, 0xFFFF, 0xFFFF, 0xFF};
+        for (int i = 0; i < f.length; i++) {
+            if (f[i].isEmpty() || f[i].equals("*")) continue;
+            try {
+                if (f[i].length() > (i == 3 ? 2 : 4)) return new int[] {i};
+                int v = Integer.parseInt(f[i], 16);
+                if (v < 0 || v > max[i]) return new int[] {i};
+                r[i] = v;
+            } catch (NumberFormatException e) {
+                return new int[] {i};
+            }
+        }
+        return r;
+    }
+
+    private static boolean idsMatch(int[] f, PciDevice d) {
+        var ids = d.function().ids();
+        return (f[0] < 0 || f[0] == ids.vendorId()) && (f[1] < 0 || f[1] == ids.deviceId())
+                && (f[2] < 0 || f[2] == ids.classCode() >>> 8) && (f[3] < 0 || f[3] == (ids.classCode() & 0xFF));
     }
 
     /** lspci's first line for a device (-D domains, -n numeric, -nn both). */
@@ -138,8 +203,9 @@ public final class HostCommands {
         if (both) {
             boolean unknownVendor = PciNames.vendor(ids.vendorId()) == null;
             String dev = unknownVendor ? "Device" : name.matches(".* Device [0-9a-f]{4}") ? name.substring(0, name.length() - 5) : name;
-            return String.format("%s %s [%04x]: %s [%04x:%04x]%s", addr, cls, ids.classCode() >>> 8, dev,
-                    ids.vendorId(), ids.deviceId(), rev);
+            String clsNn = PciNames.CLASSES.containsKey(ids.classCode() >>> 8) ? String.format("%s [%04x]", cls,
+                    ids.classCode() >>> 8) : cls.startsWith("Class ") ? String.format("%s [%04x]", cls, ids.classCode() >>> 8) : cls;
+            return String.format("%s %s: %s [%04x:%04x]%s", addr, clsNn, dev, ids.vendorId(), ids.deviceId(), rev);
         }
         return String.format("%s %s: %s%s", addr, cls, name, rev);
     }
@@ -149,58 +215,6 @@ public final class HostCommands {
         String v = PciNames.vendor(ids.subsystemVendorId());
         return "Subsystem: " + (v == null ? String.format("Device %04x:%04x", ids.subsystemVendorId(), ids.subsystemId())
                 : String.format("%s Device %04x", v, ids.subsystemId()));
-    }
-
-    private static void verbose(PrintWriter out, PciDevice d) {
-        var f = d.function();
-        if (f.ids().subsystemVendorId() != 0) out.println("\t" + subsystem(d));
-        int pin = f.configRead(PciRegs.INTERRUPT_PIN, 1);
-        out.println("\tFlags: " + (f.busMasterEnabled() ? "bus master, " : "") + "fast devsel, latency 0"
-                + (pin != 0 ? ", IRQ " + (16 + pin - 1) : ""));
-        for (Bar b : f.bars()) {
-            if (b.isMemory()) {
-                out.printf("\tMemory at %s (%s, %sprefetchable) [size=%s]%n",
-                        b.address() == 0 ? "<unassigned>" : Long.toHexString(b.address()),
-                        b.type() == Bar.Type.MEMORY64 ? "64-bit" : "32-bit", b.prefetchable() ? "" : "non-", size(b.size()));
-            } else {
-                out.printf("\tI/O ports at <unassigned> [disabled] [size=%d]%n", b.size());
-            }
-        }
-        for (Capability c : f.capabilities()) out.printf("\tCapabilities: [%x] %s%n", c.offset(), capabilityName(c));
-    }
-
-    private static String size(long n) {
-        if (n >= 1L << 30 && n % (1L << 30) == 0) return (n >> 30) + "G";
-        if (n >= 1L << 20 && n % (1L << 20) == 0) return (n >> 20) + "M";
-        if (n >= 1L << 10 && n % (1L << 10) == 0) return (n >> 10) + "K";
-        return String.valueOf(n);
-    }
-
-    private static String capabilityName(Capability c) {
-        String n = c.getClass().getSimpleName();
-        return switch (n) {
-            case "PowerManagementCapability" -> "Power Management version 3";
-            case "MsiCapability" -> "MSI: Enable" + (c.function().msi() != null && c.function().msi().enabled() ? "+" : "-")
-                    + " Count=1/1 Maskable+ 64bit+";
-            case "MsixCapability" -> "MSI-X: Enable" + (c.function().msix().enabled() ? "+" : "-") + " Count="
-                    + c.function().msix().vectors() + " Masked-";
-            case "PcieCapability" -> "Express (v2) " + switch (c.function().pcie().deviceType()) {
-                case 0x4 -> "Root Port (Slot-)";
-                case 0x5 -> "Upstream Port";
-                case 0x6 -> "Downstream Port (Slot-)";
-                case 0x7 -> "PCI-Express to PCI/PCI-X Bridge";
-                case 0x9 -> "Root Complex Integrated Endpoint";
-                default -> "Endpoint";
-            };
-            case "AcsCapability" -> "Access Control Services";
-            case "SriovCapability" -> "Single Root I/O Virtualization (SR-IOV)";
-            case "AriCapability" -> "Alternative Routing-ID Interpretation (ARI)";
-            case "SerialNumberCapability" -> "Device Serial Number";
-            case "AtsCapability" -> "Address Translation Service (ATS)";
-            case "PasidCapability" -> "Process Address Space ID (PASID)";
-            case "PriCapability" -> "Page Request Interface (PRI)";
-            default -> n.replace("Capability", "");
-        };
     }
 
     private static String moduleFor(PciDevice d) {
@@ -240,6 +254,22 @@ public final class HostCommands {
         var dev = d.iommuDev();
         return (sel[0] < 0 || sel[0] == dev.segment()) && (sel[1] < 0 || sel[1] == dev.bus())
                 && (sel[2] < 0 || sel[2] == dev.device()) && (sel[3] < 0 || sel[3] == dev.function());
+    }
+
+    /** host-export DIR: the host's /sys, /proc and dmesg written as real files and links under DIR. */
+    static int hostExport(List<String> argv, String in, ShellIo io) {
+        if (argv.size() != 2) {
+            io.err().println("host-export: usage: host-export DIR");
+            return 2;
+        }
+        try {
+            var c = HostExport.export(io.shell(), java.nio.file.Path.of(argv.get(1)));
+            io.out().printf("exported to %s: %d files, %d directories, %d links%n", argv.get(1), c.files(), c.dirs(), c.links());
+            return 0;
+        } catch (java.io.IOException | RuntimeException e) {
+            io.err().println("host-export: " + argv.get(1) + ": " + e.getMessage());
+            return 1;
+        }
     }
 
     // ---- modules --------------------------------------------------------------------------------------

@@ -42,7 +42,31 @@ final class HostFs {
         m.put("cpuinfo", Vfs.File.readOnly(() -> cpuinfo(host.machine().cpu())));
         m.put("modules", Vfs.File.readOnly(() -> host.kernel().modules().procModules()));
         m.put("interrupts", Vfs.File.readOnly(() -> host.kernel().procInterrupts()));
+        m.put("iomem", Vfs.File.readOnly(() -> iomem(host)));
         return Vfs.Dir.of(m);
+    }
+
+    /**
+     * /proc/iomem, reduced to what the model places: each remapping unit's register page (dmarN) and each assigned
+     * memory BAR (named by its device), flat and in address order, "%08llx-%08llx : name" as Linux prints it.
+     */
+    static String iomem(Host host) {
+        var k = host.kernel();
+        java.util.TreeMap<Long, String> lines = new java.util.TreeMap<>();
+        if (k.iommu() != null && k.iommu().enabled()) {
+            for (var u : k.iommu().units()) {
+                lines.put(u.registerBase(), String.format("%08x-%08x : %s", u.registerBase(), u.registerBase() + 0xFFF, u.name()));
+            }
+        }
+        for (var d : k.pci().devices()) {
+            for (var b : d.function().bars()) {
+                if (!b.isMemory() || b.address() == 0 || b.size() == 0) continue;
+                lines.putIfAbsent(b.address(), String.format("%08x-%08x : %s", b.address(), b.address() + b.size() - 1, d.name()));
+            }
+        }
+        StringBuilder sb = new StringBuilder();
+        for (String l : lines.values()) sb.append(l).append('\n');
+        return sb.toString();
     }
 
     static String cpuinfo(Machine.CpuInfo cpu) {
