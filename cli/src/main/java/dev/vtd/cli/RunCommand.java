@@ -52,7 +52,7 @@ public final class RunCommand implements Callable<Integer> {
         }
     }
 
-    private static List<String> read(String script) {
+    static List<String> read(String script) {
         try {
             if (script.equals("-")) return new String(System.in.readAllBytes(), StandardCharsets.UTF_8).lines().toList();
             Path p = Path.of(script);
