@@ -9,7 +9,8 @@ import dev.vtd.cli.args.CommandLine.Command;
         description = "A software implementation of Intel VT-d (DMA and interrupt remapping) and the system around it.",
         subcommands = {CommandLine.HelpCommand.class, DemoCommand.class, DecodeCommand.class, DmarCommand.class,
                 MachineCommand.class, ShellCommand.class, RunCommand.class, CheckCommand.class, GroupsCommand.class,
-                QtestCommand.class, TraceCommand.class, BenchCommand.class, IvrsCommand.class, HostCommand.class})
+                QtestCommand.class, TraceCommand.class, BenchCommand.class, IvrsCommand.class, HostCommand.class,
+                AuditCommand.class})
 public final class Main implements Runnable {
     /** Exit code for bad user input (arguments, files). */
     public static final int EXIT_USAGE = 2;

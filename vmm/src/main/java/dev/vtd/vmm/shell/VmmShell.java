@@ -76,6 +76,12 @@ public final class VmmShell implements ShellExtension {
         return session(io).vmm;
     }
 
+    /** The hypervisor already running on the kernel a shell runs on, or null (read-only: never starts one). */
+    public static synchronized Vmm existingVmm(Shell shell) {
+        Session s = SESSIONS.get(shell);
+        return s == null || s.host.kernel() != shell.host().kernel() ? null : s.vmm;
+    }
+
     static synchronized Session session(ShellIo io) {
         Session s = SESSIONS.get(io.shell());
         Kernel running = io.host().kernel();
