@@ -105,16 +105,11 @@ public final class DmarCommand implements Runnable {
      */
     static DmarTable read(String file, String command) {
         String where = command + " " + file;
-        Path path = Path.of(file);
         byte[] bytes;
         try {
-            bytes = Files.readAllBytes(path);
-        } catch (NoSuchFileException e) {
-            throw new UserInputException(where + ": no such file");
-        } catch (AccessDeniedException e) {
-            throw new UserInputException(where + ": permission denied");
-        } catch (IOException e) {
-            throw new UserInputException(where + ": cannot read: " + e.getMessage());
+            bytes = dev.vtd.platform.io.UserFiles.readBytes(file, dev.vtd.platform.io.UserFiles.TABLE_LIMIT);
+        } catch (dev.vtd.platform.io.UserFiles.Problem e) {
+            throw new UserInputException(where + ": " + e.getMessage());
         }
         try {
             return DmarParser.parse(bytes, file);

@@ -55,9 +55,11 @@ public final class RunCommand implements Callable<Integer> {
     static List<String> read(String script) {
         try {
             if (script.equals("-")) return new String(System.in.readAllBytes(), StandardCharsets.UTF_8).lines().toList();
-            Path p = Path.of(script);
-            if (!Files.isRegularFile(p)) throw new UserInputException(script + ": no such script file");
-            return Files.readAllLines(p, StandardCharsets.UTF_8);
+            try {
+                return dev.vtd.platform.io.UserFiles.readText(script, dev.vtd.platform.io.UserFiles.TEXT_LIMIT).lines().toList();
+            } catch (dev.vtd.platform.io.UserFiles.Problem e) {
+                throw new UserInputException(script + ": " + e.getMessage());
+            }
         } catch (IOException | java.io.UncheckedIOException e) {
             throw new UserInputException(script + ": cannot read script (" + e.getMessage() + ")");
         }

@@ -150,11 +150,9 @@ public record MachineDescription(String source, String name, String description,
     public static MachineDescription load(Path file) {
         String text;
         try {
-            text = Files.readString(file, StandardCharsets.UTF_8);
-        } catch (java.nio.file.NoSuchFileException e) {
-            throw new MachineDescriptionException(file.toString(), 0, "", "no such file");
-        } catch (IOException | java.io.UncheckedIOException e) {
-            throw new MachineDescriptionException(file.toString(), 0, "", "cannot read: " + e.getMessage());
+            text = dev.vtd.platform.io.UserFiles.readText(file, dev.vtd.platform.io.UserFiles.TEXT_LIMIT);
+        } catch (dev.vtd.platform.io.UserFiles.Problem e) {
+            throw new MachineDescriptionException(file.toString(), 0, "", e.getMessage());
         }
         return parse(text, file.toString());
     }

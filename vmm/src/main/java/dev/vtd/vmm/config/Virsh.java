@@ -56,9 +56,10 @@ public final class Virsh {
 
     private static String readFile(String name) {
         try {
-            return Files.readString(Path.of(name));
-        } catch (IOException e) {
-            throw new VmmException("error: Failed to open file '" + name + "': No such file or directory");
+            return dev.vtd.platform.io.UserFiles.readText(name, dev.vtd.platform.io.UserFiles.TEXT_LIMIT);
+        } catch (dev.vtd.platform.io.UserFiles.Problem e) {
+            String why = e.getMessage().equals("no such file") ? "No such file or directory" : e.getMessage();
+            throw new VmmException("error: Failed to open file '" + name + "': " + why);
         }
     }
 
