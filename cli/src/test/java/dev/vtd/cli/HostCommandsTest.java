@@ -155,7 +155,7 @@ class HostCommandsTest {
         assertEquals("vtd: --vtd: expected on or off, got 'maybe'\n", v.err);
         Run s = run("run", dir.resolve("missing.sh").toString());
         assertEquals(2, s.code);
-        assertTrue(s.err.matches("vtd: .*missing\\.sh: no such script file\\n"), s.err);
+        assertTrue(s.err.matches("vtd: .*missing\\.sh: no such file\\n"), s.err);
         Run noScript = run("run");
         assertEquals(2, noScript.code);
     }
